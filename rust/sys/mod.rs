@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The thin layer between the kernel's C interfaces and the module's safe logic.
+//!
+//! Every `unsafe` block and every use of `kernel::bindings` in the crate lives under this
+//! directory. Each wrapper turns a C object or callback into a safe Rust value or trait
+//! call, and a decision of the logic back into what the kernel expects.
+
+/// The module's version, also in `modinfo`.
+pub(crate) const VERSION: &str = "0.1.0";
+
+/// Adds a `field=value` string to the module's `.modinfo` section, as `module!` does for
+/// its own keys (6.12's `module!` has no `version` key).
+macro_rules! modinfo {
+    ($field:ident, $value:literal) => {
+        const _: () = {
+            const S: &str = concat!(stringify!($field), "=", $value, "\0");
+            #[link_section = ".modinfo"]
+            #[used(compiler)]
+            static MODINFO: [u8; S.len()] = {
+                let b = S.as_bytes();
+                let mut out = [0u8; S.len()];
+                let mut i = 0;
+                while i < b.len() {
+                    out[i] = b[i];
+                    i += 1;
+                }
+                out
+            };
+        };
+    };
+}
+pub(crate) use modinfo;
