@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The README's test command: set up everything, run the host tests (cargo test) and the
+# kselftests in QEMU, and end with one line "N passed, N failed[, N skipped]" that
+# counts both. Exits non-zero if anything failed.
+#
+#   scripts/test.sh [SELFTEST...]     (default: every TEST_PROGS of selftests/Makefile)
+#
+# MP_STRICT=1 (the default here) counts a skipped selftest as a failure.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+need_root
+t0=$(date +%s)
+"$TOP/scripts/build-all.sh" > /dev/null || die "set-up failed"
+t1=$(date +%s)
+log "set-up took $((t1 - t0)) s"
+
+pass=0 fail=0 skip=0 failed=()
+
+log "host tests: cargo test"
+host_log=$(mktemp)
+(cd "$TOP/host" && cargo test --color never 2>&1) | tee "$host_log"
+host_rc=${PIPESTATUS[0]}
+while read -r p f i; do
+	pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + i))
+done < <(sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed; \([0-9]*\) ignored.*/\1 \2 \3/p' "$host_log")
+grep -o '^test .* FAILED$' "$host_log" | while read -r _ name _; do echo "host: $name"; done > "$host_log.failed"
+mapfile -t -O ${#failed[@]} failed < "$host_log.failed"
+if [ "$host_rc" != 0 ] && [ ${#failed[@]} = 0 ]; then
+	fail=$((fail + 1)); failed+=("host: cargo test exited $host_rc (build error?)")
+fi
+t2=$(date +%s)
+
+log "kselftests in QEMU"
+kt_log=$(mktemp)
+"$TOP/scripts/qemu-run.sh" --timeout "${MP_QEMU_TIMEOUT:-2400}" -- \
+	env MP_STRICT="${MP_STRICT:-1}" ./run_tests.sh "$@" | tee "$kt_log"
+qrc=${PIPESTATUS[0]}
+p=$(grep -cE '^ok [0-9]+ selftests: .*' "$kt_log" | head -1)
+s=$(grep -cE '^ok [0-9]+ selftests: .*# SKIP' "$kt_log")
+pass=$((pass + p - s)); skip=$((skip + s))
+while read -r line; do
+	fail=$((fail + 1)); failed+=("kselftest: ${line#not ok }")
+done < <(grep -E '^not ok [0-9]+ selftests: ' "$kt_log")
+planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$kt_log" | head -1)
+ran=$(grep -cE '^(not )?ok [0-9]+ selftests: ' "$kt_log")
+if [ -z "$planned" ] || [ "$ran" -lt "$planned" ]; then
+	last=$(grep '^# selftests: ' "$kt_log" | tail -1)
+	missing=$(( ${planned:-1} - ran ))
+	fail=$((fail + missing))
+	failed+=("kselftest: $missing test(s) did not report (guest exit $qrc; last started: ${last#\# selftests: })")
+fi
+t3=$(date +%s)
+rm -f "$host_log" "$host_log.failed" "$kt_log"
+
+echo
+log "times: set-up $((t1 - t0)) s, host tests $((t2 - t1)) s, kselftests $((t3 - t2)) s"
+for f in "${failed[@]}"; do echo "FAILED: $f"; done
+summary="$pass passed, $fail failed"
+[ "$skip" = 0 ] || summary="$summary, $skip skipped"
+echo "$summary"
+[ "$fail" = 0 ]

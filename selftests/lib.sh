@@ -1,0 +1,205 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Shared helpers for the mptcp_proxy selftests, in the style of net/mptcp/mptcp_lib.sh.
+# Everything is prefixed mp_. Tests source this file, call mp_init, print KTAP lines
+# through mp_result and end with mp_exit.
+
+readonly KSFT_PASS=0
+readonly KSFT_FAIL=1
+readonly KSFT_SKIP=4
+# MP_STRICT=1 turns skips into failures (CI wants every test to really run).
+: "${MP_STRICT:=0}"
+
+MP_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+MP_MODULE=${MP_MODULE:-/lib/modules/mptcp_proxy.ko}
+MP_XFER=${MP_XFER:-$MP_DIR/xfer}
+MP_NS=()
+MP_PIDS=()
+mp_n=0 mp_npass=0 mp_nfail=0 mp_nskip=0
+
+mp_init() {
+	MP_TMP=$(mktemp -d)
+	trap mp_cleanup EXIT
+	echo "TAP version 13"
+}
+
+mp_cleanup() {
+	local ns pid
+	for pid in "${MP_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+	for ns in "${MP_NS[@]}"; do ip netns del "$ns" 2>/dev/null; done
+	MP_NS=() MP_PIDS=()
+	[ -n "${MP_TMP:-}" ] && rm -rf "$MP_TMP"
+}
+
+# mp_result STATUS DESCRIPTION: print one KTAP result line.
+mp_result() {
+	local st=$1; shift
+	mp_n=$((mp_n + 1))
+	case $st in
+	"$KSFT_PASS") mp_npass=$((mp_npass + 1)); echo "ok $mp_n - $*" ;;
+	"$KSFT_SKIP")
+		if [ "$MP_STRICT" = 1 ]; then
+			mp_nfail=$((mp_nfail + 1)); echo "not ok $mp_n - $* # SKIP (strict: counted as failure)"
+		else
+			mp_nskip=$((mp_nskip + 1)); echo "ok $mp_n - $* # SKIP"
+		fi ;;
+	*) mp_nfail=$((mp_nfail + 1)); echo "not ok $mp_n - $*" ;;
+	esac
+}
+
+# mp_check DESCRIPTION COMMAND...: run a check, print its result.
+mp_check() {
+	local desc=$1; shift
+	if "$@"; then mp_result $KSFT_PASS "$desc"; else mp_result $KSFT_FAIL "$desc"; fi
+}
+
+mp_exit() {
+	echo "1..$mp_n"
+	echo "# Totals: pass:$mp_npass fail:$mp_nfail xfail:0 xpass:0 skip:$mp_nskip error:0"
+	if [ $mp_nfail -gt 0 ]; then exit $KSFT_FAIL; fi
+	if [ $mp_npass -eq 0 ] && [ $mp_nskip -gt 0 ]; then exit $KSFT_SKIP; fi
+	exit $KSFT_PASS
+}
+
+mp_info() { echo "# $*"; }
+
+mp_skip_all() {
+	echo "1..0 # SKIP $*"
+	exit $KSFT_SKIP
+}
+
+# mp_require_root / mp_require_cmd: skip the whole test when the feature is missing.
+mp_require_root() { [ "$(id -u)" = 0 ] || mp_skip_all "needs root"; }
+mp_require_cmd() {
+	local c
+	for c; do command -v "$c" >/dev/null || mp_skip_all "needs $c"; done
+}
+mp_require_mptcp() {
+	[ -f /proc/sys/net/mptcp/enabled ] || mp_skip_all "kernel without CONFIG_MPTCP"
+}
+
+# mp_ns_new VAR...: create network namespaces with random suffixes, lo up, MPTCP on.
+mp_ns_new() {
+	local var ns
+	for var; do
+		ns="$var-$(mktemp -u XXXXXX)"
+		ip netns add "$ns" || return 1
+		MP_NS+=("$ns")
+		ip -n "$ns" link set lo up
+		ip netns exec "$ns" sysctl -qw net.mptcp.enabled=1
+		printf -v "$var" '%s' "$ns"
+	done
+}
+
+# mp_link NS1 DEV1 ADDR1/PFX NS2 DEV2 ADDR2/PFX: a veth pair between two namespaces.
+mp_link() {
+	ip link add "$2" netns "$1" type veth peer name "$5" netns "$4" || return 1
+	ip -n "$1" addr add "$3" dev "$2" && ip -n "$4" addr add "$6" dev "$5" || return 1
+	ip -n "$1" link set "$2" up && ip -n "$4" link set "$5" up
+}
+
+# mp_shape NS DEV RATE_MBIT DELAY_MS [LIMIT_PKTS]: egress rate and one-way delay (netem).
+# Without LIMIT the queue holds about one bandwidth-delay product (at least 20 packets).
+mp_shape() {
+	local ns=$1 dev=$2 rate=$3 delay=$4 limit=${5:-}
+	if [ -z "$limit" ]; then
+		# BDP in 1500-byte packets for the round trip (2 x delay).
+		limit=$(( rate * 1000000 / 8 * delay * 2 / 1000 / 1500 ))
+		[ "$limit" -ge 20 ] || limit=20
+	fi
+	tc -n "$ns" qdisc replace dev "$dev" root netem rate "${rate}mbit" \
+		delay "${delay}ms" limit "$limit"
+}
+
+# mp_counter NS NAME: the value of one nstat counter (MIB name) in a namespace.
+mp_counter() {
+	ip netns exec "$1" nstat -asz "$2" 2>/dev/null | awk -v n="$2" '$1 == n { print $2; f=1 } END { if (!f) print 0 }'
+}
+
+# mp_dev_bytes NS DEV tx|rx: bytes counted on an interface.
+mp_dev_bytes() {
+	ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3_bytes"
+}
+
+# mp_wait_listen NS PORT: wait (up to 5 s) until something listens on PORT.
+mp_wait_listen() {
+	local i
+	for i in $(seq 50); do
+		ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q . && return 0
+		ip netns exec "$1" ss -HlMn "sport = :$2" 2>/dev/null | grep -q . && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# mp_bg OUTFILE CMD...: run a command in the background with its output in OUTFILE;
+# its pid is in MP_LAST_PID and it is killed at cleanup if still running.
+mp_bg() {
+	local out=$1; shift
+	"$@" > "$out" 2>&1 &
+	MP_LAST_PID=$!
+	MP_PIDS+=("$MP_LAST_PID")
+}
+
+# mp_field LINE KEY: the value of KEY=value in an xfer summary line.
+mp_field() {
+	local kv
+	for kv in $1; do
+		[ "${kv%%=*}" = "$2" ] && { echo "${kv#*=}"; return 0; }
+	done
+	return 1
+}
+
+# mp_kmemleak_* : the kernel's leak detector, read by tests.
+mp_kmemleak_available() { [ -w /sys/kernel/debug/kmemleak ]; }
+mp_kmemleak_clear() {
+	echo scan > /sys/kernel/debug/kmemleak
+	echo clear > /sys/kernel/debug/kmemleak
+}
+# Prints the number of unreferenced objects found since the last clear. kmemleak only
+# reports objects older than 5 s, so wait first; two scans avoid transient pointers.
+mp_kmemleak_count() {
+	sleep 6
+	echo scan > /sys/kernel/debug/kmemleak
+	echo scan > /sys/kernel/debug/kmemleak
+	grep -c '^unreferenced object' /sys/kernel/debug/kmemleak
+}
+
+# mp_debug NS...: what a failure needs to be understood.
+mp_debug() {
+	local ns
+	for ns; do
+		echo "# --- $ns ---"
+		ip netns exec "$ns" ss -Menita 2>&1 | sed 's/^/# /'
+		ip netns exec "$ns" nstat -as 2>&1 | grep -iE 'mptcp|tcp(ext)?(retrans|loss)' | sed 's/^/# /'
+	done
+}
+
+# mp_testbed_two_paths RATE1 DELAY1 RATE2 DELAY2: the two-path testbed.
+#
+#   MP_CLI  c1 10.0.1.1/24 ---- path 1 ---- s1 10.0.1.2/24  MP_SRV
+#           c2 10.0.2.1/24 ---- path 2 ---- s2 10.0.2.2/24  (10.0.0.1/32 on lo)
+#
+# The server's service address MP_SRV_ADDR (10.0.0.1) is reachable over both paths: the
+# client's main table routes it over path 1, and a source rule sends traffic from
+# 10.0.2.1 over path 2, the usual set-up of a multihomed host. The client's second
+# address is an in-kernel path manager "subflow" endpoint, so every MPTCP connection to
+# the server gets a second subflow over path 2. Each path is shaped in both directions
+# (rate in Mbit/s, one-way delay in ms, queue of about one BDP).
+mp_testbed_two_paths() {
+	local r1=$1 d1=$2 r2=$3 d2=$4
+	mp_ns_new MP_CLI MP_SRV || return 1
+	MP_SRV_ADDR=10.0.0.1
+	mp_link "$MP_CLI" c1 10.0.1.1/24 "$MP_SRV" s1 10.0.1.2/24 || return 1
+	mp_link "$MP_CLI" c2 10.0.2.1/24 "$MP_SRV" s2 10.0.2.2/24 || return 1
+	ip -n "$MP_SRV" addr add $MP_SRV_ADDR/32 dev lo
+	ip -n "$MP_CLI" route add default via 10.0.1.2 dev c1
+	ip -n "$MP_CLI" route add default via 10.0.2.2 dev c2 table 2
+	ip -n "$MP_CLI" rule add from 10.0.2.1 table 2
+	ip -n "$MP_CLI" mptcp limits set subflow 2 add_addr_accepted 0
+	ip -n "$MP_SRV" mptcp limits set subflow 2 add_addr_accepted 0
+	ip -n "$MP_CLI" mptcp endpoint add 10.0.2.1 dev c2 subflow || return 1
+	mp_shape "$MP_CLI" c1 "$r1" "$d1" && mp_shape "$MP_SRV" s1 "$r1" "$d1" &&
+	mp_shape "$MP_CLI" c2 "$r2" "$d2" && mp_shape "$MP_SRV" s2 "$r2" "$d2"
+}

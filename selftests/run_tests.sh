@@ -1,0 +1,36 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run the selftests (all of TEST_PROGS in the Makefile, or the ones named) with the
+# timeout from ./settings, in KTAP. A test also fails if the kernel logged an oops, BUG
+# or WARNING while it ran.
+cd "$(dirname "$0")" || exit 1
+timeout=$(sed -n 's/^timeout=//p' settings)
+if [ $# -gt 0 ]; then
+	tests=("$@")
+else
+	read -ra tests <<< "$(sed -n 's/^TEST_PROGS *[:+]*= *//p' Makefile | tr '\n' ' ')"
+fi
+echo "TAP version 13"
+echo "1..${#tests[@]}"
+n=0 fail=0
+for t in "${tests[@]}"; do
+	n=$((n + 1))
+	t=${t#./}
+	echo "# selftests: mptcp_proxy: $t"
+	dmesg -c > /dev/null
+	timeout -s KILL "$timeout" bash "./$t" 2>&1 | sed -u 's/^/# /'
+	rc=${PIPESTATUS[0]}
+	oops=$(dmesg | grep -E 'Oops|BUG:|WARNING:|Call Trace|general protection|refcount_t:' | head -5)
+	if [ -n "$oops" ]; then
+		dmesg | sed 's/^/# dmesg: /' | tail -60
+		rc=1
+	fi
+	case $rc in
+	0) echo "ok $n selftests: mptcp_proxy: $t" ;;
+	4) echo "ok $n selftests: mptcp_proxy: $t # SKIP" ;;
+	137) echo "not ok $n selftests: mptcp_proxy: $t # TIMEOUT ${timeout} seconds"; fail=1 ;;
+	*) echo "not ok $n selftests: mptcp_proxy: $t # exit=$rc"; fail=1 ;;
+	esac
+done
+exit $fail
