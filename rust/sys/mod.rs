@@ -6,11 +6,20 @@
 //! directory. Each wrapper turns a C object or callback into a safe Rust value or trait
 //! call, and a decision of the logic back into what the kernel expects.
 
+pub(crate) mod cong;
+pub(crate) mod global;
+pub(crate) mod net;
+pub(crate) mod proc;
+pub(crate) mod stats;
+pub(crate) mod sync;
+pub(crate) mod tcp;
+
 /// The module's version, also in `modinfo`.
 pub(crate) const VERSION: &str = "0.1.0";
 
 /// Adds a `field=value` string to the module's `.modinfo` section, as `module!` does for
-/// its own keys (6.12's `module!` has no `version` key).
+/// its own keys (6.12's `module!` has no `version` key). Same attributes as `module!`'s,
+/// or the linker makes a second `.modinfo` section that modpost does not read.
 macro_rules! modinfo {
     ($field:ident, $value:literal) => {
         const _: () = {

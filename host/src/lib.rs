@@ -1,0 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The module's pure logic, built on the host. Each `#[path]` names a file that is also
+//! compiled into `mptcp_proxy.ko`; those files use `core` only.
+
+#![no_std]
+
+pub mod lia;

@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `lia`: the Linked Increases Algorithm of RFC 6356 (Wischik, Raiciu, Greenhalgh,
+//! Handley, "Design, implementation and evaluation of congestion control for multipath
+//! TCP", NSDI 2011), the coupled congestion control of MPTCP.
+//!
+//! Each subflow of an MPTCP connection does slow start and loss response as Reno (a loss
+//! halves that subflow's window). In congestion avoidance an ACK of `acked` packets on
+//! subflow `i` grows its window by `min(alpha * acked / w_total, acked / w_i)` with
+//! `alpha = w_total * max_i(w_i / r_i^2) / (sum_i w_i / r_i)^2`: together the subflows
+//! take no more than one TCP flow would on the best of their paths, and traffic moves to
+//! the less congested paths. The arithmetic is in [`math`], the per-connection state and
+//! when alpha is recomputed in [`coupling`]; both are pure and tested on the host.
+//!
+//! A plain TCP socket, an MPTCP connection with a single subflow able to send, and a
+//! connection that fell back to TCP behave exactly as Reno.
+//!
+//! # Shared state and what protects what
+//!
+//! - [`Registry::conns`] (a BH spinlock) maps each MPTCP connection ([`ConnKey`], the
+//!   address of its `mptcp_sock`) to its [`Coupling`]. Taken only when a subflow attaches
+//!   or detaches, never per ACK.
+//! - [`Coupling::state`] (a BH spinlock) protects one connection's [`Connection`]: the
+//!   subflow slots and the last alpha. Taken once per ACK by the subflow that received
+//!   it; subflows of one connection on different CPUs serialise here, for a few dozen
+//!   instructions (a slot update, and a recomputation over at most 16 slots once per RTT).
+//! - Lock order: `conns`, then `state`.
+//! - A [`Coupling`] is reference counted ([`Arc`]): each attached subflow holds one
+//!   reference in its `icsk_ca_priv` and the registry holds one. A subflow that detaches
+//!   (`release`, or fallback) removes the entry from the registry, under `conns`, when it
+//!   was the last one attached. The memory is thus bounded by one [`Coupling`] per MPTCP
+//!   connection using `lia`, and freed when its last subflow stops using `lia`, whether
+//!   the MPTCP socket is gone already or not. The key cannot be reused by another
+//!   connection while a subflow is attached (see [`ConnKey`]).
+//! - A socket's own private data is only touched by its own callbacks, which the TCP stack
+//!   serialises.
+
+// The pure files say `pub` because the host crate (host/) exports them.
+#[allow(unreachable_pub)]
+pub(crate) mod coupling;
+#[allow(unreachable_pub)]
+pub(crate) mod math;
+
+use core::fmt::Write;
+use kernel::prelude::*;
+use kernel::rbtree::RBTree;
+use kernel::sync::Arc;
+
+use crate::sys::cong::{CongestionOps, SharedPriv};
+use crate::sys::net::Net;
+use crate::sys::proc::SeqWriter;
+use crate::sys::stats::Counters;
+use crate::sys::sync::{new_spinlock_bh, SpinLockBh};
+use crate::sys::tcp::{ConnKey, TcpSock};
+use coupling::{Connection, Increase};
+use math::{Sample, ALPHA_SHIFT, ALPHA_UNIT, Z_SHIFT};
+
+/// The counters of `/proc/net/lia_stat`, per network namespace.
+#[derive(Clone, Copy)]
+#[repr(usize)]
+pub(crate) enum Stat {
+    /// `lia` initialised on a socket.
+    SubflowInit,
+    /// An MPTCP subflow joined its connection's coupling.
+    SubflowCoupled,
+    /// A subflow that could not be coupled (no free slot, or no memory): runs as Reno.
+    SubflowUncoupled,
+    /// `lia` on a socket that is not an MPTCP subflow: runs as Reno.
+    PlainTcp,
+    /// An MPTCP connection fell back to TCP: its subflow left the coupling, runs as Reno.
+    MptcpFallback,
+    /// Coupling state created for a connection.
+    ConnCreated,
+    /// Coupling state freed (its last subflow left).
+    ConnFreed,
+    /// Alpha recomputed.
+    AlphaRecomputed,
+}
+
+/// Number of [`Stat`] counters.
+pub(crate) const NSTATS: usize = 8;
+
+const STAT_NAMES: [&str; NSTATS] = [
+    "LiaSubflowInit",
+    "LiaSubflowCoupled",
+    "LiaSubflowUncoupled",
+    "LiaPlainTcp",
+    "LiaMptcpFallback",
+    "LiaConnCreated",
+    "LiaConnFreed",
+    "LiaAlphaRecomputed",
+];
+
+/// Per-namespace counters.
+pub(crate) type Stats = Counters<NSTATS>;
+
+fn stat(sk: &TcpSock, s: Stat) {
+    if let Some(data) = sk.net().data::<crate::NetData>() {
+        data.lia.inc(s as usize);
+    }
+}
+
+/// The coupling state of one MPTCP connection.
+#[pin_data]
+pub(crate) struct Coupling {
+    key: ConnKey,
+    /// The connection's token, for `/proc/net/lia`.
+    token: u32,
+    /// The namespace (its address, only compared), for `/proc/net/lia`.
+    net: usize,
+    #[pin]
+    state: SpinLockBh<Connection>,
+}
+
+/// All couplings, by connection.
+#[pin_data]
+pub(crate) struct Registry {
+    #[pin]
+    conns: SpinLockBh<RBTree<ConnKey, Arc<Coupling>>>,
+}
+
+impl Registry {
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            conns <- new_spinlock_bh!(RBTree::new(), "lia_registry"),
+        })
+    }
+
+    /// Attaches a subflow of connection `key`: finds or creates its coupling and takes a
+    /// slot in it.
+    fn attach(&self, sk: &TcpSock, key: ConnKey, token: u32) -> Option<(Arc<Coupling>, usize)> {
+        let mut conns = self.conns.lock();
+        let coupling = match conns.get(&key) {
+            Some(c) => c.clone(),
+            None => {
+                let c = Arc::pin_init(
+                    pin_init!(Coupling {
+                        key,
+                        token,
+                        net: sk.net().as_ptr() as usize,
+                        state <- new_spinlock_bh!(Connection::new(), "lia_conn"),
+                    }),
+                    GFP_ATOMIC,
+                )
+                .ok()?;
+                conns.try_create_and_insert(key, c.clone(), GFP_ATOMIC).ok()?;
+                stat(sk, Stat::ConnCreated);
+                c
+            }
+        };
+        let slot = coupling.state.lock().attach();
+        match slot {
+            Some(slot) => Some((coupling, slot)),
+            None => {
+                // Full: leave the entry as it is, its subflows are attached.
+                None
+            }
+        }
+    }
+
+    /// Detaches a subflow; frees the connection's entry when it was the last one.
+    fn detach(&self, sk: &TcpSock, coupling: Arc<Coupling>, slot: usize) {
+        let mut conns = self.conns.lock();
+        let remaining = coupling.state.lock().detach(slot);
+        if !remaining && conns.remove(&coupling.key).is_some() {
+            stat(sk, Stat::ConnFreed);
+        }
+    }
+
+    /// Writes the couplings of namespace `net` as a table.
+    fn show(&self, w: &mut SeqWriter, net: &Net) {
+        let _ = writeln!(w, "token    subflows coupled alpha      total_cwnd ai_divisor");
+        let conns = self.conns.lock();
+        for c in conns.values().filter(|c| c.net == net.as_ptr() as usize) {
+            let st = c.state.lock();
+            let (coupled, alpha, total, div) = match st.coupled() {
+                Some(k) => (k.subflows, k.alpha_fp, k.total_cwnd, k.divisor_fp >> Z_SHIFT),
+                None => (0, 0, 0, 0),
+            };
+            let frac = ((alpha & (ALPHA_UNIT - 1)) * 10000) >> ALPHA_SHIFT;
+            let _ = writeln!(
+                w,
+                "{:08x} {:8} {:7} {:5}.{:04} {:10} {:10}",
+                c.token,
+                st.attached(),
+                coupled,
+                alpha >> ALPHA_SHIFT,
+                frac,
+                total,
+                div
+            );
+        }
+    }
+}
+
+/// `icsk_ca_priv` flags.
+const F_SETTLED: u32 = 1 << 0; // attaching was tried and gave up: no retry
+const F_COUPLED: u32 = 1 << 1; // slot is valid
+
+/// The `lia` congestion-control algorithm.
+pub(crate) struct Lia;
+
+impl Lia {
+    fn registry() -> Option<&'static Registry> {
+        crate::SHARED.get().map(|s| &s.lia)
+    }
+
+    /// Tries to join the coupling of the socket's MPTCP connection.
+    fn try_attach(sk: &TcpSock, p: &mut SharedPriv<Coupling>) {
+        let Some(sub) = sk.mptcp_subflow() else {
+            p.flags |= F_SETTLED;
+            stat(sk, Stat::PlainTcp);
+            return;
+        };
+        if sub.fallback {
+            p.flags |= F_SETTLED;
+            stat(sk, Stat::MptcpFallback);
+            return;
+        }
+        let Some(reg) = Self::registry() else {
+            return;
+        };
+        match reg.attach(sk, sub.conn, sub.token) {
+            Some((coupling, slot)) => {
+                p.set(coupling);
+                p.slot = slot as u32;
+                p.flags |= F_COUPLED | F_SETTLED;
+                stat(sk, Stat::SubflowCoupled);
+            }
+            None => {
+                p.flags |= F_SETTLED;
+                stat(sk, Stat::SubflowUncoupled);
+            }
+        }
+    }
+
+    fn detach(sk: &TcpSock, p: &mut SharedPriv<Coupling>) {
+        if let Some(coupling) = p.take() {
+            if let Some(reg) = Self::registry() {
+                reg.detach(sk, coupling, p.slot as usize);
+            }
+        }
+        p.flags &= !F_COUPLED;
+    }
+
+    /// Reports the subflow's window and RTT to its coupling; returns how it increases.
+    fn report(sk: &TcpSock, p: &mut SharedPriv<Coupling>) -> Increase {
+        if p.flags & F_SETTLED == 0 {
+            Self::try_attach(sk, p);
+        }
+        if p.get().is_none() {
+            return Increase::Reno;
+        }
+        let Some(sub) = sk.mptcp_subflow() else {
+            return Increase::Reno;
+        };
+        if sub.fallback {
+            Self::detach(sk, p);
+            stat(sk, Stat::MptcpFallback);
+            return Increase::Reno;
+        }
+        let Some(coupling) = p.get() else {
+            return Increase::Reno;
+        };
+        let sample = Sample {
+            cwnd: sk.cwnd(),
+            rtt_us: sk.srtt_us(),
+        };
+        let active = sk.is_established() && !sub.stale;
+        let upd = coupling
+            .state
+            .lock()
+            .update(p.slot as usize, sample, active, sk.clock_us());
+        if upd.recomputed {
+            stat(sk, Stat::AlphaRecomputed);
+        }
+        upd.increase
+    }
+
+    /// A loss or an undo set the subflow's window to `cwnd`: alpha is due.
+    fn window_changed(p: &SharedPriv<Coupling>, cwnd: u32) {
+        if let Some(coupling) = p.get() {
+            coupling.state.lock().loss(p.slot as usize, cwnd);
+        }
+    }
+}
+
+impl CongestionOps for Lia {
+    type Priv = SharedPriv<Coupling>;
+    const NAME: &'static CStr = kernel::c_str!("lia");
+
+    fn init(sk: &TcpSock, p: &mut Self::Priv) {
+        Self::detach(sk, p);
+        p.flags = 0;
+        stat(sk, Stat::SubflowInit);
+        Self::try_attach(sk, p);
+    }
+
+    fn release(sk: &TcpSock, p: &mut Self::Priv) {
+        Self::detach(sk, p);
+    }
+
+    fn ssthresh(sk: &TcpSock, p: &mut Self::Priv) -> u32 {
+        let ssthresh = sk.reno_ssthresh();
+        Self::window_changed(p, ssthresh);
+        ssthresh
+    }
+
+    fn undo_cwnd(sk: &TcpSock, p: &mut Self::Priv) -> u32 {
+        let cwnd = sk.reno_undo_cwnd();
+        Self::window_changed(p, cwnd);
+        cwnd
+    }
+
+    fn cong_avoid(sk: &TcpSock, p: &mut Self::Priv, _ack: u32, acked: u32) {
+        // Report first, so the other subflows see this one's window even when it does not
+        // grow (application limited).
+        let increase = Self::report(sk, p);
+        if !sk.is_cwnd_limited() {
+            return;
+        }
+        let mut acked = acked;
+        if sk.in_slow_start() {
+            acked = sk.slow_start(acked);
+            if acked == 0 {
+                return;
+            }
+        }
+        let w = match increase {
+            Increase::Coupled(d) => d,
+            Increase::Reno => sk.cwnd(),
+        };
+        sk.cong_avoid_ai(w, acked);
+    }
+}
+
+/// `/proc/net/lia`: the couplings of the namespace.
+pub(crate) fn show_conns(w: &mut SeqWriter, net: &Net) {
+    if let Some(reg) = Lia::registry() {
+        reg.show(w, net);
+    }
+}
+
+/// `/proc/net/lia_stat`: the namespace's counters, one `Name Value` per line.
+pub(crate) fn show_stats(w: &mut SeqWriter, net: &Net) {
+    if let Some(data) = net.data::<crate::NetData>() {
+        for (i, name) in STAT_NAMES.iter().enumerate() {
+            let _ = writeln!(w, "{:<24}{}", name, data.lia.get(i));
+        }
+    }
+}

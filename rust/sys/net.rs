@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Network namespaces and the module's per-namespace data (`pernet_operations`).
+//!
+//! C headers: [`include/net/net_namespace.h`](srctree/include/net/net_namespace.h),
+//! [`include/net/netns/generic.h`](srctree/include/net/netns/generic.h)
+
+use core::marker::PhantomData;
+use core::sync::atomic::{AtomicU32, Ordering};
+use kernel::alloc::{flags::GFP_KERNEL, KBox};
+use kernel::bindings;
+use kernel::error::{to_result, Result};
+use kernel::init::Zeroable;
+use kernel::types::Opaque;
+
+/// A network namespace.
+///
+/// # Invariants
+///
+/// Wraps a valid `struct net` that stays alive for the lifetime of the reference.
+#[repr(transparent)]
+pub(crate) struct Net(Opaque<bindings::net>);
+
+impl Net {
+    /// # Safety
+    ///
+    /// `net` must be valid and alive for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(net: *mut bindings::net) -> &'a Net {
+        // SAFETY: `Net` is `repr(transparent)` over `struct net`, valid per the caller.
+        unsafe { &*net.cast::<Net>() }
+    }
+
+    pub(crate) fn as_ptr(&self) -> *mut bindings::net {
+        self.0.get()
+    }
+
+    /// The `/proc/net` directory of this namespace.
+    pub(crate) fn proc_net(&self) -> *mut bindings::proc_dir_entry {
+        // SAFETY: valid `struct net` per the type invariants.
+        unsafe { (*self.as_ptr()).proc_net }
+    }
+
+    /// The module's data for this namespace (see [`Registration`]); `None` before the
+    /// module registered its pernet operations.
+    pub(crate) fn data<T: PernetData>(&self) -> Option<&T> {
+        let id = NET_ID.load(Ordering::Acquire);
+        if id == 0 {
+            return None;
+        }
+        // SAFETY: RCU read lock around net_generic(), which dereferences `net->gen`.
+        unsafe { bindings::rcu_read_lock() };
+        // SAFETY: valid `net`; `id` was assigned by `register_pernet_subsys()`.
+        let p = unsafe { bindings::net_generic(self.as_ptr(), id) };
+        // SAFETY: matches the lock above.
+        unsafe { bindings::rcu_read_unlock() };
+        // SAFETY: the block at `id` was allocated (zeroed, `size_of::<T>()` bytes, which is
+        // valid for `T: Zeroable`) when the namespace was set up for our pernet operations,
+        // and is freed only when the namespace dies, after `&self`'s lifetime; there is only
+        // one pernet registration per module (see `NET_ID`), always of the same `T`.
+        unsafe { p.cast::<T>().as_ref() }
+    }
+}
+
+/// The `net_generic` id of the module's pernet data (0: not registered). One pernet
+/// registration per module, so one id.
+static NET_ID: AtomicU32 = AtomicU32::new(0);
+
+/// Per-namespace data of the module: zero-initialised by the kernel, then `init`.
+pub(crate) trait PernetData: Zeroable + Sync + Sized + 'static {
+    /// Called for each namespace when it is created, or at registration for namespaces
+    /// that exist already (e.g. to create `/proc/net` files).
+    fn init(net: &Net, data: &Self) -> Result;
+    /// Called for each namespace when it is torn down, or at unregistration.
+    fn exit(net: &Net, data: &Self);
+}
+
+/// A registered `pernet_operations` for `T`; unregisters on drop.
+pub(crate) struct Registration<T: PernetData> {
+    ops: *mut bindings::pernet_operations,
+    _t: PhantomData<T>,
+}
+
+// SAFETY: the registration only holds a pointer to an ops table that the kernel owns while
+// registered; unregistering from any thread is allowed.
+unsafe impl<T: PernetData> Send for Registration<T> {}
+// SAFETY: no method takes `&self`.
+unsafe impl<T: PernetData> Sync for Registration<T> {}
+
+impl<T: PernetData> Registration<T> {
+    pub(crate) fn register() -> Result<Self> {
+        let mut ops = bindings::pernet_operations::default();
+        ops.init = Some(init_callback::<T>);
+        ops.exit = Some(exit_callback::<T>);
+        // CAST: `AtomicU32` has the layout of `u32`; the kernel writes the id once, before
+        // any namespace callback runs.
+        ops.id = NET_ID.as_ptr().cast();
+        ops.size = core::mem::size_of::<T>();
+        let ops = KBox::into_raw(KBox::new(ops, GFP_KERNEL)?);
+        // SAFETY: `ops` is a valid, fully initialised table that lives until `drop`.
+        if let Err(e) = to_result(unsafe { bindings::register_pernet_subsys(ops) }) {
+            // SAFETY: registration failed, the kernel does not reference `ops`.
+            drop(unsafe { KBox::from_raw(ops) });
+            NET_ID.store(0, Ordering::Release);
+            return Err(e);
+        }
+        Ok(Self {
+            ops,
+            _t: PhantomData,
+        })
+    }
+}
+
+impl<T: PernetData> Drop for Registration<T> {
+    fn drop(&mut self) {
+        // SAFETY: `self.ops` was registered in `register`; this runs `exit` for every
+        // namespace and frees their data.
+        unsafe { bindings::unregister_pernet_subsys(self.ops) };
+        NET_ID.store(0, Ordering::Release);
+        // SAFETY: unregistered above; the kernel no longer references the table.
+        drop(unsafe { KBox::from_raw(self.ops) });
+    }
+}
+
+unsafe extern "C" fn init_callback<T: PernetData>(net: *mut bindings::net) -> kernel::ffi::c_int {
+    // SAFETY: the kernel calls `init` with a live namespace.
+    let net = unsafe { Net::from_raw(net) };
+    match net.data::<T>() {
+        Some(data) => match T::init(net, data) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        },
+        None => kernel::error::code::EINVAL.to_errno(),
+    }
+}
+
+unsafe extern "C" fn exit_callback<T: PernetData>(net: *mut bindings::net) {
+    // SAFETY: the kernel calls `exit` with a namespace that is still alive.
+    let net = unsafe { Net::from_raw(net) };
+    if let Some(data) = net.data::<T>() {
+        T::exit(net, data);
+    }
+}

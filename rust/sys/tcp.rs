@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! TCP sockets as congestion-control callbacks see them, and the MPTCP subflow context
+//! of a TCP socket that is a subflow.
+//!
+//! C headers: [`include/net/tcp.h`](srctree/include/net/tcp.h),
+//! [`include/linux/tcp.h`](srctree/include/linux/tcp.h),
+//! [`net/mptcp/protocol.h`](srctree/net/mptcp/protocol.h)
+
+use core::ptr::{addr_of, read_volatile};
+use kernel::bindings;
+use kernel::types::Opaque;
+
+use super::net::Net;
+
+/// A TCP socket inside a congestion-control callback.
+///
+/// # Invariants
+///
+/// Wraps a valid `struct sock` that is a `struct tcp_sock`, and the TCP stack serialises
+/// congestion-control callbacks on it (socket lock or its softirq context) for as long as
+/// the reference lives.
+#[repr(transparent)]
+pub(crate) struct TcpSock(Opaque<bindings::sock>);
+
+/// Identifies one MPTCP connection (the address of its `struct mptcp_sock`).
+///
+/// Every subflow holds a reference on its MPTCP socket from the time `subflow->conn` is
+/// set until the subflow's ULP is released, which is after its congestion control is
+/// released: while a subflow's congestion control runs, the address cannot be reused by
+/// another connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct ConnKey(usize);
+
+/// What a congestion-control algorithm needs to know about a subflow's MPTCP side.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Subflow {
+    /// The connection the subflow belongs to.
+    pub(crate) conn: ConnKey,
+    /// The connection's local token (for display).
+    pub(crate) token: u32,
+    /// The connection fell back to plain TCP.
+    pub(crate) fallback: bool,
+    /// MPTCP marked the subflow stale: it cannot send or receive for now.
+    pub(crate) stale: bool,
+}
+
+impl TcpSock {
+    /// # Safety
+    ///
+    /// `sk` must be a valid TCP socket and the caller must be a congestion-control
+    /// callback on it (see the type invariants) for the lifetime `'a`.
+    pub(crate) unsafe fn from_raw<'a>(sk: *mut bindings::sock) -> &'a TcpSock {
+        // SAFETY: `TcpSock` is `repr(transparent)` over the `sock`, valid per the caller.
+        unsafe { &*sk.cast::<TcpSock>() }
+    }
+
+    pub(crate) fn as_ptr(&self) -> *mut bindings::sock {
+        self.0.get()
+    }
+
+    fn tp(&self) -> *mut bindings::tcp_sock {
+        // CAST: a TCP socket's `struct sock` is the first member of its `struct tcp_sock`
+        // (via `inet_connection_sock` and `inet_sock`).
+        self.0.get().cast()
+    }
+
+    /// Congestion window, packets.
+    pub(crate) fn cwnd(&self) -> u32 {
+        // SAFETY: valid `tcp_sock` per the type invariants.
+        unsafe { (*self.tp()).snd_cwnd }
+    }
+
+    /// Slow-start threshold, packets.
+    pub(crate) fn ssthresh(&self) -> u32 {
+        // SAFETY: valid `tcp_sock` per the type invariants.
+        unsafe { (*self.tp()).snd_ssthresh }
+    }
+
+    /// Smoothed RTT in microseconds (`srtt_us` holds 8 times that); 0 before a sample.
+    pub(crate) fn srtt_us(&self) -> u32 {
+        // SAFETY: valid `tcp_sock` per the type invariants.
+        unsafe { (*self.tp()).srtt_us >> 3 }
+    }
+
+    /// The socket's cached TCP clock, microseconds (monotonic, refreshed per packet).
+    pub(crate) fn clock_us(&self) -> u64 {
+        // SAFETY: valid `tcp_sock` per the type invariants.
+        unsafe { (*self.tp()).tcp_mstamp }
+    }
+
+    /// `tcp_in_slow_start()`.
+    pub(crate) fn in_slow_start(&self) -> bool {
+        self.cwnd() < self.ssthresh()
+    }
+
+    /// `tcp_is_cwnd_limited()`.
+    pub(crate) fn is_cwnd_limited(&self) -> bool {
+        // SAFETY: valid socket per the type invariants.
+        unsafe { bindings::tcp_is_cwnd_limited(self.as_ptr()) }
+    }
+
+    /// `tcp_slow_start()`: grows the window by `acked`, up to ssthresh; returns the acked
+    /// packets left over for congestion avoidance.
+    pub(crate) fn slow_start(&self, acked: u32) -> u32 {
+        // SAFETY: valid `tcp_sock`, callbacks serialised per the type invariants.
+        unsafe { bindings::tcp_slow_start(self.tp(), acked) }
+    }
+
+    /// `tcp_cong_avoid_ai()`: one more packet of window every `w` acked packets.
+    pub(crate) fn cong_avoid_ai(&self, w: u32, acked: u32) {
+        // SAFETY: valid `tcp_sock`, callbacks serialised per the type invariants.
+        unsafe { bindings::tcp_cong_avoid_ai(self.tp(), w.max(1), acked) }
+    }
+
+    /// `tcp_reno_ssthresh()`: half the window, at least 2.
+    pub(crate) fn reno_ssthresh(&self) -> u32 {
+        // SAFETY: valid socket per the type invariants.
+        unsafe { bindings::tcp_reno_ssthresh(self.as_ptr()) }
+    }
+
+    /// `tcp_reno_undo_cwnd()`.
+    pub(crate) fn reno_undo_cwnd(&self) -> u32 {
+        // SAFETY: valid socket per the type invariants.
+        unsafe { bindings::tcp_reno_undo_cwnd(self.as_ptr()) }
+    }
+
+    /// The socket is established (an MPTCP subflow that can carry data).
+    pub(crate) fn is_established(&self) -> bool {
+        // SAFETY: valid socket; `skc_state` is a byte written with WRITE_ONCE by the
+        // stack and read here with a volatile (READ_ONCE-like) load.
+        let state = unsafe { read_volatile(addr_of!((*self.as_ptr()).__sk_common.skc_state)) };
+        state as u32 == bindings::TCP_ESTABLISHED
+    }
+
+    /// The network namespace of the socket.
+    pub(crate) fn net(&self) -> &Net {
+        // SAFETY: valid socket; a socket keeps its namespace alive (kernel sockets are
+        // destroyed before their namespace), so the `Net` outlives `&self`.
+        unsafe { Net::from_raw(bindings::sock_net(self.as_ptr())) }
+    }
+
+    /// The MPTCP side of the socket if it is an MPTCP subflow attached to a connection.
+    pub(crate) fn mptcp_subflow(&self) -> Option<Subflow> {
+        let tp = self.tp();
+        // SAFETY: valid `tcp_sock`; `is_mptcp` is set before the socket is visible.
+        if !unsafe { (*tp).is_mptcp } {
+            return None;
+        }
+        // SAFETY: for an MPTCP subflow, `icsk_ulp_data` is its `mptcp_subflow_context`
+        // (`mptcp_subflow_ctx()`), alive until the ULP is released, which is after the
+        // congestion control is.
+        let ctx = unsafe { (*tp).inet_conn.icsk_ulp_data }.cast::<bindings::mptcp_subflow_context>();
+        if ctx.is_null() {
+            return None;
+        }
+        // SAFETY: `ctx` is valid (above); `conn` is written once when the subflow joins.
+        let conn = unsafe { read_volatile(addr_of!((*ctx).conn)) };
+        if conn.is_null() {
+            return None;
+        }
+        // SAFETY: `ctx` is valid; the bitfield word is read as a whole, like C does.
+        let stale = unsafe { (*ctx).__bindgen_anon_1.__bindgen_anon_1.stale() } != 0;
+        // CAST: `conn` is the `struct sock` at the start of a `struct mptcp_sock`.
+        let msk = conn.cast::<bindings::mptcp_sock>();
+        // SAFETY: the subflow holds a reference on `conn` (see `ConnKey`); `flags` is
+        // changed with atomic bit operations and read here as one word, like test_bit().
+        let flags = unsafe { read_volatile(addr_of!((*msk).flags)) };
+        // SAFETY: as above; the token is set before subflows exist.
+        let token = unsafe { read_volatile(addr_of!((*msk).token)) };
+        Some(Subflow {
+            conn: ConnKey(conn as usize),
+            token,
+            fallback: flags & (1 << bindings::MPTCP_FALLBACK_DONE) != 0,
+            stale,
+        })
+    }
+}
