@@ -203,3 +203,81 @@ mp_testbed_two_paths() {
 	mp_shape "$MP_CLI" c1 "$r1" "$d1" && mp_shape "$MP_SRV" s1 "$r1" "$d1" &&
 	mp_shape "$MP_CLI" c2 "$r2" "$d2" && mp_shape "$MP_SRV" s2 "$r2" "$d2"
 }
+
+# mp_module_load / mp_module_unload: insmod mptcp_proxy.ko if not loaded / rmmod it.
+mp_module_load() {
+	grep -q '^mptcp_proxy ' /proc/modules || insmod "$MP_MODULE"
+}
+mp_module_unload() {
+	local i
+	# Sockets that used lia may take a moment to be released after close.
+	for i in $(seq 50); do
+		grep -q '^mptcp_proxy ' /proc/modules || return 0
+		rmmod mptcp_proxy 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# mp_lia_stat NS NAME: a counter of /proc/net/lia_stat in a namespace.
+mp_lia_stat() {
+	ip netns exec "$1" awk -v n="$2" '$1 == n { print $2; f=1 } END { if (!f) print 0 }' /proc/net/lia_stat
+}
+
+# mp_div A B [DIGITS]: A / B as a decimal string (awk), for ratios in messages.
+mp_div() {
+	awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { if (b == 0) print "inf"; else printf("%." d "f\n", a / b) }'
+}
+
+# mp_le A B: true if the decimal A <= B.
+mp_le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
+
+# mp_router_topology BOTTLENECK_MBIT DELAY_MS SHARED: the router testbed of the lia tests.
+#
+#   MP_CLI c1 10.0.1.1 --- r1 10.0.1.2 \                       / (10.0.0.1 on lo)
+#          c2 10.0.2.1 --- r2 10.0.2.2 - MP_RTR r3 10.0.3.1 === s3 10.0.3.2  MP_SRV
+#   MP_TCP t1 10.0.4.1 --- r4 10.0.4.2 /        (bottleneck)
+#
+# With SHARED=1 both client paths enter the router and cross the one bottleneck r3->s3.
+# With SHARED=0 path 2 goes straight to the server instead (c2 10.0.2.1 --- s2
+# 10.0.2.2), shaped like the bottleneck, so the paths are disjoint: path 1 is shared with
+# the competing TCP flow from MP_TCP, path 2 is the client's alone.
+# Every access link is unshaped; the bottleneck(s) have RATE, one-way DELAY and a queue
+# of one bandwidth-delay product; the reverse direction has the same delay, no rate limit.
+mp_router_topology() {
+	local rate=$1 delay=$2 shared=$3
+	mp_ns_new MP_CLI MP_RTR MP_SRV MP_TCP || return 1
+	MP_SRV_ADDR=10.0.0.1
+	mp_link "$MP_CLI" c1 10.0.1.1/24 "$MP_RTR" r1 10.0.1.2/24 || return 1
+	mp_link "$MP_TCP" t1 10.0.4.1/24 "$MP_RTR" r4 10.0.4.2/24 || return 1
+	mp_link "$MP_RTR" r3 10.0.3.1/24 "$MP_SRV" s3 10.0.3.2/24 || return 1
+	ip -n "$MP_SRV" addr add $MP_SRV_ADDR/32 dev lo
+	ip netns exec "$MP_RTR" sysctl -qw net.ipv4.ip_forward=1
+	ip -n "$MP_RTR" route add $MP_SRV_ADDR/32 via 10.0.3.2
+	ip -n "$MP_SRV" route add 10.0.1.0/24 via 10.0.3.1
+	ip -n "$MP_SRV" route add 10.0.4.0/24 via 10.0.3.1
+	ip -n "$MP_TCP" route add default via 10.0.4.2
+	ip -n "$MP_CLI" route add default via 10.0.1.2 dev c1
+	if [ "$shared" = 1 ]; then
+		mp_link "$MP_CLI" c2 10.0.2.1/24 "$MP_RTR" r2 10.0.2.2/24 || return 1
+		ip -n "$MP_SRV" route add 10.0.2.0/24 via 10.0.3.1
+	else
+		mp_link "$MP_CLI" c2 10.0.2.1/24 "$MP_SRV" s2 10.0.2.2/24 || return 1
+		mp_shape "$MP_CLI" c2 "$rate" "$delay" || return 1
+		tc -n "$MP_SRV" qdisc replace dev s2 root netem delay "${delay}ms" limit 10000
+	fi
+	ip -n "$MP_CLI" route add default via 10.0.2.2 dev c2 table 2
+	ip -n "$MP_CLI" rule add from 10.0.2.1 table 2
+	ip -n "$MP_CLI" mptcp limits set subflow 2 add_addr_accepted 0
+	ip -n "$MP_SRV" mptcp limits set subflow 2 add_addr_accepted 0
+	ip -n "$MP_CLI" mptcp endpoint add 10.0.2.1 dev c2 subflow || return 1
+	mp_shape "$MP_RTR" r3 "$rate" "$delay" || return 1
+	tc -n "$MP_SRV" qdisc replace dev s3 root netem delay "${delay}ms" limit 10000
+}
+
+# mp_goodput FILE: goodput in bit/s from an xfer summary line (bytes received / secs).
+mp_goodput() {
+	local line
+	line=$(grep '^sent=' "$1") || { echo 0; return 1; }
+	awk -v r="$(mp_field "$line" recv)" -v s="$(mp_field "$line" secs)" 'BEGIN { printf("%d\n", (s > 0) ? r * 8 / s : 0) }'
+}

@@ -207,11 +207,18 @@ static int relay(const struct opts *o, int fd)
 		if (!wr_done) {
 			int more = o->send_secs > 0 ? t - start < o->send_secs : sent < o->send_bytes;
 
-			if (!more && out_off == out_len) {
+			/*
+			 * A side with nothing to send keeps its write side open until the
+			 * peer is done: an MPTCP connection that is half closed accepts no
+			 * new subflows, so an early DATA_FIN would keep a second path idle.
+			 */
+			int silent = o->send_secs <= 0 && o->send_bytes == 0;
+
+			if (!more && out_off == out_len && (!silent || rd_done)) {
 				if (shutdown(fd, SHUT_WR))
 					die("shutdown");
 				wr_done = 1;
-			} else {
+			} else if (more || out_off != out_len) {
 				pfd.events |= POLLOUT;
 			}
 		}

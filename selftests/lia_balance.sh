@@ -1,0 +1,64 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# lia balances congestion (RFC 6356 goal 3): two equal paths, a competing Reno TCP flow
+# on path 1 only. Coupled subflows move traffic off the congested path: the ratio of the
+# MPTCP subflow's goodput on path 1 to the competing flow's is at most 0.6 of what
+# uncoupled Reno subflows get in the same test, while the path-2 subflow still fills
+# path 2.
+. "$(dirname "$0")/lib.sh"
+
+RATE=${RATE:-20}	# each path, Mbit/s
+DELAY=${DELAY:-10}	# one-way, ms
+SECS=${SECS:-20}
+
+mp_init
+mp_require_root
+mp_require_mptcp
+[ -f "$MP_MODULE" ] || mp_skip_all "module $MP_MODULE not found"
+mp_module_load || { mp_result $KSFT_FAIL "insmod"; mp_exit; }
+
+if ! mp_router_topology $RATE $DELAY 0; then
+	mp_result $KSFT_FAIL "topology set-up"
+	mp_exit
+fi
+
+# run CC: MPTCP with CC on its subflows plus a Reno flow on path 1, together for SECS.
+# Sets P1 (MPTCP's bit/s on path 1), P2 (on path 2), TCP (the competing flow's bit/s).
+run() {
+	local cc=$1 b1 b2 bt
+	mp_bg "$MP_TMP/srv_mptcp" ip netns exec "$MP_SRV" "$MP_XFER" -l -p 5201 -T $((SECS * 3 + 20))
+	local s1=$MP_LAST_PID
+	mp_bg "$MP_TMP/srv_tcp" ip netns exec "$MP_SRV" "$MP_XFER" -l -m tcp -p 5202 -T $((SECS * 3 + 20))
+	local s2=$MP_LAST_PID
+	mp_wait_listen "$MP_SRV" 5201; mp_wait_listen "$MP_SRV" 5202
+	b1=$(mp_dev_bytes "$MP_CLI" c1 tx) b2=$(mp_dev_bytes "$MP_CLI" c2 tx)
+	bt=$(mp_dev_bytes "$MP_TCP" t1 tx)
+	local start=$(date +%s%N)
+	ip netns exec "$MP_CLI" "$MP_XFER" -c $MP_SRV_ADDR -p 5201 -C "$cc" -t $SECS -T $((SECS * 3 + 20)) > /dev/null &
+	local c1=$!
+	ip netns exec "$MP_TCP" "$MP_XFER" -c $MP_SRV_ADDR -m tcp -p 5202 -C reno -t $SECS -T $((SECS * 3 + 20)) > /dev/null &
+	local c2=$!
+	wait $c1 $c2 $s1 $s2
+	local ns=$(( $(date +%s%N) - start ))
+	# Bytes each sender put on its link (same units: with headers) over the run.
+	P1=$(( ($(mp_dev_bytes "$MP_CLI" c1 tx) - b1) * 8 * 1000000000 / ns ))
+	P2=$(( ($(mp_dev_bytes "$MP_CLI" c2 tx) - b2) * 8 * 1000000000 / ns ))
+	TCP=$(( ($(mp_dev_bytes "$MP_TCP" t1 tx) - bt) * 8 * 1000000000 / ns ))
+	RATIO=$(mp_div $P1 $TCP 3)
+	mp_info "$cc: MPTCP path 1 $((P1 / 1000)) kbit/s, path 2 $((P2 / 1000)) kbit/s; competing TCP $((TCP / 1000)) kbit/s; path-1 ratio $RATIO"
+}
+
+run lia
+LIA_RATIO=$RATIO LIA_P2=$P2
+run reno
+RENO_RATIO=$RATIO
+limit=$(awk -v r="$RENO_RATIO" 'BEGIN { printf "%.3f\n", r * 0.6 }')
+echo "# congestion balancing: path-1 MPTCP/TCP ratio lia=$LIA_RATIO uncoupled-reno=$RENO_RATIO (lia must be <= $limit)"
+mp_check "lia moves traffic off the congested path: $LIA_RATIO <= 0.6 x $RENO_RATIO" mp_le "$LIA_RATIO" "$limit"
+min=$((RATE * 1000000 * 8 / 10))
+mp_check "lia's path-2 subflow fills path 2 (>= 80%: $((LIA_P2 / 1000)) kbit/s)" test $LIA_P2 -ge $min
+[ $mp_nfail = 0 ] || mp_debug "$MP_CLI" "$MP_SRV"
+mp_cleanup
+mp_module_unload || mp_info "module still in use at exit"
+mp_exit

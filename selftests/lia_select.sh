@@ -1,0 +1,98 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Selecting lia and its lifetime: it is listed while the module is loaded; the kernel's
+# tcp_allowed_congestion_control rule decides whether a child namespace may make it its
+# default; TCP_CONGESTION on an MPTCP socket puts every subflow on it; rmmod is refused
+# while a socket uses it and works after; subflows added and removed repeatedly during a
+# transfer leave the transfer intact, no coupling state behind and nothing for kmemleak.
+. "$(dirname "$0")/lib.sh"
+
+SECS=${SECS:-12}
+
+mp_init
+mp_require_root
+mp_require_mptcp
+[ -f "$MP_MODULE" ] || mp_skip_all "module $MP_MODULE not found"
+mp_module_unload
+avail=/proc/sys/net/ipv4/tcp_available_congestion_control
+allowed=/proc/sys/net/ipv4/tcp_allowed_congestion_control
+mp_kmemleak_available && mp_kmemleak_clear
+
+insmod "$MP_MODULE"
+mp_check "lia listed in tcp_available_congestion_control after insmod" grep -qw lia $avail
+
+mp_testbed_two_paths 20 5 20 5 || { mp_result $KSFT_FAIL "testbed set-up"; mp_exit; }
+
+# Kernel rule: a child namespace may only pick an algorithm the admin allowed.
+old_allowed=$(cat $allowed)
+echo "$old_allowed" | grep -qw lia && sysctl -qw net.ipv4.tcp_allowed_congestion_control="$(echo "$old_allowed" | sed 's/\blia\b//')"
+mp_check "child namespace: default lia refused while not allowed" \
+	eval '! ip netns exec "$MP_CLI" sysctl -qw net.ipv4.tcp_congestion_control=lia 2>/dev/null'
+sysctl -qw net.ipv4.tcp_allowed_congestion_control="$old_allowed lia"
+mp_check "child namespace: default lia accepted once allowed" \
+	ip netns exec "$MP_CLI" sysctl -qw net.ipv4.tcp_congestion_control=lia
+ip netns exec "$MP_CLI" sysctl -qw net.ipv4.tcp_congestion_control=cubic
+
+# TCP_CONGESTION=lia on an MPTCP socket; the path manager adds and removes the second
+# subflow's endpoint every 0.5 s during the transfer.
+mp_bg "$MP_TMP/srv" ip netns exec "$MP_SRV" "$MP_XFER" -l -p 5201 -t $SECS -S 2 -T $((SECS * 3 + 20))
+srv=$MP_LAST_PID
+mp_wait_listen "$MP_SRV" 5201
+ip netns exec "$MP_CLI" "$MP_XFER" -c $MP_SRV_ADDR -p 5201 -C lia -t $SECS -S 1 -T $((SECS * 3 + 20)) > "$MP_TMP/cli" &
+cli=$!
+sleep 2
+ss_out=$(ip netns exec "$MP_CLI" ss -tin state established)
+nsub=$(echo "$ss_out" | grep -c ' lia ')
+mp_info "subflows on lia: $nsub; /proc/net/lia: $(ip netns exec "$MP_CLI" cat /proc/net/lia | tail -n +2 | tr -s ' ')"
+mp_check "TCP_CONGESTION=lia on an MPTCP socket: both subflows on lia ($nsub)" test "$nsub" -ge 2
+rmmod mptcp_proxy 2>/dev/null
+mp_check "rmmod refused while sockets use lia" grep -q '^mptcp_proxy ' /proc/modules
+
+flaps=0
+while kill -0 $cli 2>/dev/null; do
+	ip -n "$MP_CLI" mptcp endpoint del id 1 2>/dev/null
+	sleep 0.5
+	ip -n "$MP_CLI" mptcp endpoint add 10.0.2.1 id 1 dev c2 subflow 2>/dev/null
+	sleep 0.5
+	flaps=$((flaps + 1))
+done
+wait $cli; cli_rc=$?
+wait $srv; srv_rc=$?
+c=$(grep '^sent=' "$MP_TMP/cli") s=$(grep '^sent=' "$MP_TMP/srv")
+mp_info "client: $c"
+mp_info "server: $s"
+ok=0
+[ $cli_rc = 0 ] && [ $srv_rc = 0 ] &&
+	[ "$(mp_field "$c" sent_sum)" = "$(mp_field "$s" recv_sum)" ] &&
+	[ "$(mp_field "$s" sent_sum)" = "$(mp_field "$c" recv_sum)" ] &&
+	[ "$(mp_field "$c" sent)" = "$(mp_field "$s" recv)" ] && ok=1
+mp_check "transfer intact across $flaps subflow removals and additions" test $ok = 1
+joins=$(mp_counter "$MP_SRV" MPTcpExtMPJoinAckRx)
+mp_check "subflows really rejoined ($joins joins)" test "$joins" -ge 3
+
+# Plain TCP on lia runs as Reno and is counted as such.
+mp_bg "$MP_TMP/srv2" ip netns exec "$MP_SRV" "$MP_XFER" -l -m tcp -p 5202 -T 30
+mp_wait_listen "$MP_SRV" 5202
+ip netns exec "$MP_CLI" "$MP_XFER" -c $MP_SRV_ADDR -m tcp -p 5202 -C lia -s 1000000 -T 30 > /dev/null
+wait $MP_LAST_PID
+plain=$(mp_lia_stat "$MP_CLI" LiaPlainTcp)
+mp_check "plain TCP socket on lia counted as LiaPlainTcp ($plain)" test "$plain" -ge 1
+
+created=$(mp_lia_stat "$MP_CLI" LiaConnCreated) freed=$(mp_lia_stat "$MP_CLI" LiaConnFreed)
+coupled=$(mp_lia_stat "$MP_CLI" LiaSubflowCoupled)
+mp_info "lia_stat: $(ip netns exec "$MP_CLI" cat /proc/net/lia_stat | tr -s ' ' | tr '\n' ' ')"
+mp_check "every coupling state freed (created $created, freed $freed, subflows coupled $coupled)" \
+	test "$created" -ge 1 -a "$created" = "$freed" -a "$coupled" -ge 3
+mp_check "no coupling left in /proc/net/lia" test "$(ip netns exec "$MP_CLI" cat /proc/net/lia | wc -l)" = 1
+
+mp_cleanup
+sysctl -qw net.ipv4.tcp_allowed_congestion_control="$old_allowed"
+mp_check "rmmod works once no socket uses lia" mp_module_unload
+mp_check "lia gone from tcp_available_congestion_control" eval '! grep -qw lia $avail'
+if mp_kmemleak_available; then
+	leaks=$(mp_kmemleak_count)
+	[ "$leaks" = 0 ] || sed 's/^/# /' /sys/kernel/debug/kmemleak | head -60
+	mp_check "kmemleak finds no leak ($leaks objects)" test "$leaks" = 0
+fi
+mp_exit

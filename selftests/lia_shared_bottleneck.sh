@@ -1,0 +1,67 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# lia at a shared bottleneck (RFC 6356 goal 2, "do no harm"): an MPTCP connection with
+# two subflows and one regular TCP (Reno) flow cross the same shaped link. With lia on
+# the subflows, MPTCP's goodput divided by TCP's is between 0.7 and 1.4; with uncoupled
+# Reno on the subflows, measured in the same test, MPTCP takes about two shares.
+. "$(dirname "$0")/lib.sh"
+
+RATE=${RATE:-20}	# bottleneck, Mbit/s
+DELAY=${DELAY:-10}	# one-way, ms
+SECS=${SECS:-20}	# per run
+
+mp_init
+mp_require_root
+mp_require_mptcp
+[ -f "$MP_MODULE" ] || mp_skip_all "module $MP_MODULE not found"
+mp_module_load || { mp_result $KSFT_FAIL "insmod"; mp_exit; }
+
+if ! mp_router_topology $RATE $DELAY 1; then
+	mp_result $KSFT_FAIL "topology set-up"
+	mp_exit
+fi
+
+# run CC: one MPTCP upload with congestion control CC on its subflows and one Reno TCP
+# upload, together for SECS; sets RATIO (MPTCP / TCP goodput) and the goodputs.
+run() {
+	local cc=$1
+	mp_bg "$MP_TMP/srv_mptcp" ip netns exec "$MP_SRV" "$MP_XFER" -l -p 5201 -T $((SECS * 3 + 20))
+	local s1=$MP_LAST_PID
+	mp_bg "$MP_TMP/srv_tcp" ip netns exec "$MP_SRV" "$MP_XFER" -l -m tcp -p 5202 -T $((SECS * 3 + 20))
+	local s2=$MP_LAST_PID
+	mp_wait_listen "$MP_SRV" 5201; mp_wait_listen "$MP_SRV" 5202
+	ip netns exec "$MP_CLI" "$MP_XFER" -c $MP_SRV_ADDR -p 5201 -C "$cc" -t $SECS -T $((SECS * 3 + 20)) > "$MP_TMP/cli_mptcp" &
+	local c1=$!
+	ip netns exec "$MP_TCP" "$MP_XFER" -c $MP_SRV_ADDR -m tcp -p 5202 -C reno -t $SECS -T $((SECS * 3 + 20)) > "$MP_TMP/cli_tcp" &
+	local c2=$!
+	sleep 2
+	if [ "$cc" = lia ]; then
+		mp_info "during the run: $(ip netns exec "$MP_CLI" cat /proc/net/lia | tail -n +2 | tr -s ' ')"
+	fi
+	wait $c1 $c2 $s1 $s2
+	MPTCP_BPS=$(mp_goodput "$MP_TMP/srv_mptcp")
+	TCP_BPS=$(mp_goodput "$MP_TMP/srv_tcp")
+	RATIO=$(mp_div "$MPTCP_BPS" "$TCP_BPS")
+	mp_info "$cc: MPTCP $((MPTCP_BPS / 1000)) kbit/s, TCP $((TCP_BPS / 1000)) kbit/s, ratio $RATIO (bottleneck $RATE Mbit/s)"
+}
+
+run lia
+LIA_RATIO=$RATIO LIA_TOTAL=$((MPTCP_BPS + TCP_BPS))
+run reno
+RENO_RATIO=$RATIO RENO_TOTAL=$((MPTCP_BPS + TCP_BPS))
+echo "# shared bottleneck: MPTCP/TCP goodput ratio lia=$LIA_RATIO uncoupled-reno=$RENO_RATIO"
+
+# Both runs must use the link, or the ratios mean nothing: at least 70 % of the rate.
+min=$((RATE * 1000000 * 7 / 10))
+mp_check "both runs fill the bottleneck (>= 70%: lia $((LIA_TOTAL / 1000)), reno $((RENO_TOTAL / 1000)) kbit/s)" \
+	test $LIA_TOTAL -ge $min -a $RENO_TOTAL -ge $min
+mp_check "lia: MPTCP/TCP ratio $LIA_RATIO within [0.7, 1.4]" \
+	eval 'mp_le 0.7 $LIA_RATIO && mp_le $LIA_RATIO 1.4'
+mp_check "uncoupled reno: ratio $RENO_RATIO well above lia's upper bound (>= 1.5)" mp_le 1.5 "$RENO_RATIO"
+coupled=$(mp_lia_stat "$MP_CLI" LiaSubflowCoupled)
+mp_check "both subflows of the lia run were coupled (LiaSubflowCoupled=$coupled)" test "$coupled" -ge 2
+[ $mp_nfail = 0 ] || mp_debug "$MP_CLI" "$MP_SRV"
+mp_cleanup
+mp_module_unload || mp_info "module still in use at exit"
+mp_exit
