@@ -11,6 +11,7 @@
 use kernel::prelude::*;
 
 mod lia;
+mod proxy;
 mod sys;
 
 use sys::net::{Net, PernetData};

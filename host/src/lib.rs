@@ -6,3 +6,4 @@
 #![no_std]
 
 pub mod lia;
+pub mod proxy;

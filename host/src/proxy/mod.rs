@@ -1,0 +1,9 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `rust/proxy/`: the proxy-target option codec and the access policy.
+
+#[path = "../../../rust/proxy/option.rs"]
+pub mod option;
+
+#[path = "../../../rust/proxy/policy.rs"]
+pub mod policy;

@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The proxy's access policy: address parsing, prefixes, special addresses, decisions.
+
+use mptcp_proxy_host::proxy::option::Target;
+use mptcp_proxy_host::proxy::policy::*;
+
+fn a(s: &str) -> Addr {
+    parse_addr(s).unwrap_or_else(|| panic!("{s}"))
+}
+
+fn p(s: &str) -> Prefix {
+    Prefix::parse(s).unwrap_or_else(|| panic!("{s}"))
+}
+
+#[test]
+fn parses_addresses() {
+    assert_eq!(a("192.0.2.1"), Addr::V4([192, 0, 2, 1]));
+    assert_eq!(a("::"), Addr::V6([0; 16]));
+    assert_eq!(a("::1"), Addr::V6([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]));
+    let db8 = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    assert_eq!(a("2001:db8::1"), Addr::V6(db8));
+    assert_eq!(a("2001:DB8:0:0:0:0:0:1"), Addr::V6(db8));
+    assert_eq!(a("2001:db8::"), Addr::V6([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
+    assert_eq!(a("::ffff:10.1.2.3").unmapped(), Addr::V4([10, 1, 2, 3]));
+    for bad in [
+        "", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1.2.3.04x", "1..2.3", ":::", "1::2::3", "12345::",
+        "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7", "g::", "1:2:3:4:5:6:7::8", "::1.2.3",
+        "1:2:3:4:5:6:7:1.2.3.4",
+    ] {
+        assert_eq!(parse_addr(bad), None, "{bad:?}");
+    }
+}
+
+#[test]
+fn prefixes() {
+    assert!(p("10.0.0.0/8").contains(a("10.200.1.1")));
+    assert!(!p("10.0.0.0/8").contains(a("11.0.0.1")));
+    assert!(p("10.1.2.128/25").contains(a("10.1.2.200")));
+    assert!(!p("10.1.2.128/25").contains(a("10.1.2.127")));
+    assert!(p("0.0.0.0/0").contains(a("203.0.113.9")));
+    assert!(p("192.0.2.7").contains(a("192.0.2.7")) && !p("192.0.2.7").contains(a("192.0.2.8")));
+    assert!(p("2001:db8::/32").contains(a("2001:db8:ffff::1")));
+    assert!(!p("2001:db8::/33").contains(a("2001:db8:8000::1")));
+    // IPv4-mapped IPv6 addresses match IPv4 prefixes; families do not mix otherwise.
+    assert!(p("10.0.0.0/8").contains(a("::ffff:10.0.0.1")));
+    assert!(!p("::/0").contains(a("10.0.0.1")));
+    for bad in ["10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0.0/-1", "10.0.0.0/1/2", "/8"] {
+        assert_eq!(Prefix::parse(bad), None, "{bad:?}");
+    }
+}
+
+#[test]
+fn special_addresses() {
+    for (s, want) in [
+        ("0.0.0.0", Special::Unspecified),
+        ("0.1.2.3", Special::Unspecified),
+        ("127.0.0.1", Special::Loopback),
+        ("127.255.0.9", Special::Loopback),
+        ("169.254.1.1", Special::LinkLocal),
+        ("224.0.0.1", Special::Multicast),
+        ("239.255.255.255", Special::Multicast),
+        ("255.255.255.255", Special::Broadcast),
+        ("::", Special::Unspecified),
+        ("::1", Special::Loopback),
+        ("fe80::1", Special::LinkLocal),
+        ("febf::1", Special::LinkLocal),
+        ("ff02::1", Special::Multicast),
+        ("::ffff:127.0.0.1", Special::Loopback),
+        ("::ffff:0.0.0.0", Special::Unspecified),
+    ] {
+        assert_eq!(special(a(s)), Some(want), "{s}");
+    }
+    for s in ["10.0.0.1", "192.0.2.1", "223.255.255.255", "240.0.0.1", "2001:db8::1", "fec0::1", "::2"] {
+        assert_eq!(special(a(s)), None, "{s}");
+    }
+}
+
+#[test]
+fn ports() {
+    assert_eq!(PortRange::parse("443"), Some(PortRange { first: 443, last: 443 }));
+    assert_eq!(PortRange::parse("1-65535"), Some(PortRange { first: 1, last: 65535 }));
+    for bad in ["0", "65536", "10-5", "", "-", "1-", "a", "1-2-3", "123456"] {
+        assert_eq!(PortRange::parse(bad), None, "{bad:?}");
+    }
+}
+
+fn t(s: &str, port: u16) -> Target {
+    match a(s) {
+        Addr::V4(addr) => Target::V4 { addr, port },
+        Addr::V6(addr) => Target::V6 { addr, port },
+    }
+}
+
+#[test]
+fn decisions() {
+    let clients = [p("10.0.0.0/8"), p("2001:db8:c::/48")];
+    let targets = [p("0.0.0.0/0"), p("::/0")];
+    let ports = [PortRange::parse("1-65535").unwrap()];
+    let pol = Policy { clients: &clients, targets: &targets, ports: &ports };
+    let own = |x: Addr| x == a("198.51.100.1") || x == a("2001:db8:1::1");
+    let client = a("10.1.1.1");
+    assert_eq!(pol.check(client, &t("203.0.113.5", 80), own), Ok(()));
+    assert_eq!(pol.check(a("2001:db8:c::5"), &t("2001:db8:5::5", 80), own), Ok(()));
+    assert_eq!(pol.check(a("192.0.2.1"), &t("203.0.113.5", 80), own), Err(Refusal::ClientNotAllowed));
+    assert_eq!(pol.check(client, &t("198.51.100.1", 80), own), Err(Refusal::TargetIsProxy));
+    assert_eq!(pol.check(client, &t("::ffff:198.51.100.1", 80), own), Err(Refusal::TargetIsProxy));
+    assert_eq!(pol.check(client, &t("2001:db8:1::1", 80), own), Err(Refusal::TargetIsProxy));
+    // Special addresses are refused even though 0.0.0.0/0 and ::/0 are allowed.
+    for (s, sp) in [
+        ("127.0.0.1", Special::Loopback),
+        ("::1", Special::Loopback),
+        ("::ffff:127.0.0.1", Special::Loopback),
+        ("0.0.0.0", Special::Unspecified),
+        ("169.254.0.1", Special::LinkLocal),
+        ("fe80::2", Special::LinkLocal),
+        ("224.1.1.1", Special::Multicast),
+        ("255.255.255.255", Special::Broadcast),
+    ] {
+        assert_eq!(pol.check(client, &t(s, 80), own), Err(Refusal::TargetSpecial(sp)), "{s}");
+    }
+    // Lists restrict.
+    let targets = [p("203.0.113.0/24")];
+    let ports = [PortRange::parse("443").unwrap(), PortRange::parse("8000-8999").unwrap()];
+    let pol = Policy { clients: &clients, targets: &targets, ports: &ports };
+    assert_eq!(pol.check(client, &t("203.0.113.5", 443), own), Ok(()));
+    assert_eq!(pol.check(client, &t("203.0.113.5", 8443), own), Ok(()));
+    assert_eq!(pol.check(client, &t("203.0.113.5", 80), own), Err(Refusal::PortNotAllowed));
+    assert_eq!(pol.check(client, &t("198.18.0.1", 443), own), Err(Refusal::TargetNotAllowed));
+}
+
+#[test]
+fn closed_by_default() {
+    let pol = Policy { clients: &[], targets: &[], ports: &[] };
+    assert_eq!(pol.check(a("10.0.0.1"), &t("203.0.113.5", 80), |_| false), Err(Refusal::ClientNotAllowed));
+    let clients = [p("0.0.0.0/0")];
+    let pol = Policy { clients: &clients, targets: &[], ports: &[] };
+    assert_eq!(pol.check(a("10.0.0.1"), &t("203.0.113.5", 80), |_| false), Err(Refusal::TargetNotAllowed));
+}
