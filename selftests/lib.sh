@@ -20,7 +20,7 @@ mp_n=0 mp_npass=0 mp_nfail=0 mp_nskip=0
 
 mp_init() {
 	MP_TMP=$(mktemp -d)
-	trap mp_cleanup EXIT
+	trap 'mp_cleanup; rm -rf "$MP_TMP"' EXIT
 	echo "TAP version 13"
 }
 
@@ -29,7 +29,6 @@ mp_cleanup() {
 	for pid in "${MP_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
 	for ns in "${MP_NS[@]}"; do ip netns del "$ns" 2>/dev/null; done
 	MP_NS=() MP_PIDS=()
-	[ -n "${MP_TMP:-}" ] && rm -rf "$MP_TMP"
 }
 
 # mp_result STATUS DESCRIPTION: print one KTAP result line.

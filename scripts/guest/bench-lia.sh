@@ -15,7 +15,7 @@
 
 RUNS=${RUNS:-3} SECS=${SECS:-8} RAMP_MBIT=${RAMP_MBIT:-1000} DELAY=${DELAY:-5}
 MP_TMP=$(mktemp -d)
-trap mp_cleanup EXIT
+trap 'mp_cleanup; rm -rf "$MP_TMP"' EXIT
 mp_module_load || exit 1
 echo "# machine: $(nproc) vCPUs (TCG), kernel $(uname -r), $(date -u +%Y-%m-%dT%H:%MZ)"
 
@@ -38,7 +38,7 @@ for i in $(seq $RUNS); do
 		line=$(grep '^sent=' "$MP_TMP/srv")
 		bytes=$(mp_field "$line" recv) secs=$(mp_field "$line" secs)
 		awk -v b=$bytes -v s=$secs -v j=$((j1 - j0)) -v hz=$hz \
-			'BEGIN { printf "%.1f %.3f\n", b * 8 / s / 1e6, (j / hz) / (b / 2^30) }' >> "$MP_TMP/cpu.$cc"
+			'BEGIN { printf "%.1f %.3f\n", b * 8 / s / 1e6, (j / hz) / (b / 1073741824) }' >> "$MP_TMP/cpu.$cc"
 	done
 done
 lia_t=$(cut -d' ' -f1 "$MP_TMP/cpu.lia" | median) reno_t=$(cut -d' ' -f1 "$MP_TMP/cpu.reno" | median)

@@ -21,7 +21,7 @@ while [ $# -gt 0 ]; do
 done
 size=$((size_mib * 1024 * 1024))
 MP_TMP=$(mktemp -d)
-trap mp_cleanup EXIT
+trap 'mp_cleanup; rm -rf "$MP_TMP"' EXIT
 
 echo "== loading mptcp_proxy.ko"
 insmod "$MP_MODULE" || exit 1
