@@ -137,3 +137,14 @@ fn closed_by_default() {
     let pol = Policy { clients: &clients, targets: &[], ports: &[] };
     assert_eq!(pol.check(a("10.0.0.1"), &t("203.0.113.5", 80), |_| false), Err(Refusal::TargetNotAllowed));
 }
+
+#[test]
+fn lists() {
+    let l = List::<Prefix, 4>::parse(" 10.0.0.0/8,192.0.2.1\n2001:db8::/32\t", Prefix::parse).unwrap();
+    assert_eq!(l.as_slice(), &[p("10.0.0.0/8"), p("192.0.2.1/32"), p("2001:db8::/32")]);
+    assert_eq!(List::<Prefix, 4>::parse("", Prefix::parse).unwrap().as_slice(), &[]);
+    assert_eq!(List::<Prefix, 4>::parse("10.0.0.0/8 bogus", Prefix::parse).err(), Some(ListError::BadItem(1)));
+    assert_eq!(List::<Prefix, 2>::parse("1.1.1.1 2.2.2.2 3.3.3.3", Prefix::parse).err(), Some(ListError::TooMany));
+    let ports = List::<PortRange, 4>::parse("80,443 8000-8999", PortRange::parse).unwrap();
+    assert_eq!(ports.as_slice().len(), 3);
+}

@@ -304,3 +304,67 @@ impl Policy<'_> {
         Ok(())
     }
 }
+
+impl Default for Prefix {
+    fn default() -> Self {
+        Prefix {
+            addr: Addr::V4([0; 4]),
+            len: 32,
+        }
+    }
+}
+
+impl Default for PortRange {
+    fn default() -> Self {
+        PortRange { first: 1, last: 1 }
+    }
+}
+
+/// A list of at most `N` items parsed from text (the value of a sysctl): items separated
+/// by spaces, tabs, commas or newlines. Bounded, so a configuration cannot grow memory.
+#[derive(Clone, Copy, Debug)]
+pub struct List<T: Copy + Default, const N: usize> {
+    items: [T; N],
+    len: usize,
+}
+
+/// Why a list was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListError {
+    /// The item at this position (0-based) does not parse.
+    BadItem(usize),
+    /// More than `N` items.
+    TooMany,
+}
+
+impl<T: Copy + Default, const N: usize> Default for List<T, N> {
+    fn default() -> Self {
+        List {
+            items: [T::default(); N],
+            len: 0,
+        }
+    }
+}
+
+impl<T: Copy + Default, const N: usize> List<T, N> {
+    /// Parses `text` with `item`; all or nothing.
+    pub fn parse(text: &str, item: impl Fn(&str) -> Option<T>) -> Result<Self, ListError> {
+        let mut out = Self::default();
+        let words = text
+            .split(|c: char| c == ' ' || c == '\t' || c == ',' || c == '\n')
+            .filter(|w| !w.is_empty());
+        for (i, w) in words.enumerate() {
+            if out.len == N {
+                return Err(ListError::TooMany);
+            }
+            out.items[out.len] = item(w).ok_or(ListError::BadItem(i))?;
+            out.len += 1;
+        }
+        Ok(out)
+    }
+
+    /// The items.
+    pub fn as_slice(&self) -> &[T] {
+        &self.items[..self.len]
+    }
+}
