@@ -40,21 +40,67 @@ static SHARED: sys::global::Global<Shared> = sys::global::Global::new();
 #[derive(Zeroable)]
 struct NetData {
     lia: lia::Stats,
+    proxy: proxy::NetProxy,
+    hooks: sys::netfilter::Hooks,
+    sysctls: sys::sysctl::Slot,
 }
 
 impl PernetData for NetData {
-    fn init(net: &Net, _data: &Self) -> Result {
-        sys::proc::create(net, kernel::c_str!("lia"), lia::show_conns)?;
-        if let Err(e) = sys::proc::create(net, kernel::c_str!("lia_stat"), lia::show_stats) {
-            sys::proc::remove(net, kernel::c_str!("lia"));
+    fn init(net: &Net, data: &Self) -> Result {
+        let files = [
+            (kernel::c_str!("lia"), lia::show_conns as sys::proc::ShowFn),
+            (kernel::c_str!("lia_stat"), lia::show_stats),
+            (kernel::c_str!("mptcp_proxy_stat"), proxy::show_stats),
+        ];
+        for (i, (name, show)) in files.iter().enumerate() {
+            if let Err(e) = sys::proc::create(net, name, *show) {
+                for (name, _) in &files[..i] {
+                    sys::proc::remove(net, name);
+                }
+                return Err(e);
+            }
+        }
+        let r = data
+            .sysctls
+            .register::<NetData>(net)
+            .and_then(|()| data.hooks.register::<NetData>(net));
+        if let Err(e) = r {
+            Self::exit(net, data);
             return Err(e);
         }
         Ok(())
     }
 
-    fn exit(net: &Net, _data: &Self) {
-        sys::proc::remove(net, kernel::c_str!("lia_stat"));
-        sys::proc::remove(net, kernel::c_str!("lia"));
+    fn exit(net: &Net, data: &Self) {
+        data.hooks.unregister(net);
+        data.sysctls.unregister();
+        data.proxy.exit();
+        for name in [
+            kernel::c_str!("mptcp_proxy_stat"),
+            kernel::c_str!("lia_stat"),
+            kernel::c_str!("lia"),
+        ] {
+            sys::proc::remove(net, name);
+        }
+    }
+}
+
+impl sys::netfilter::SynHook for NetData {
+    fn on_syn(net: &Net, data: &Self, syn: &proxy::gate::Syn<'_>) -> sys::netfilter::Verdict {
+        data.proxy.on_syn(net, syn)
+    }
+}
+
+impl sys::sysctl::Sysctls for NetData {
+    const PATH: &'static CStr = kernel::c_str!("net/mptcp_proxy");
+    const NAMES: &'static [&'static CStr] = &proxy::SYSCTL_NAMES;
+
+    fn get(&self, _net: &Net, idx: usize, w: &mut dyn core::fmt::Write) -> core::fmt::Result {
+        self.proxy.sysctl_get(idx, w)
+    }
+
+    fn set(&self, _net: &Net, idx: usize, text: &str) -> Result {
+        self.proxy.sysctl_set(idx, text)
     }
 }
 

@@ -1,13 +1,190 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The MPTCP proxy. So far its pure parts: the proxy-target option codec and the access
-//! policy, built into the module (so they stay buildable under the kernel's flags) and
-//! tested on the host. The netfilter hooks, listener and relay that use them are not
-//! written yet.
+//! The MPTCP proxy. Implemented so far: the proxy-target option codec, the access policy,
+//! and the gate: a netfilter hook that inspects every SYN to the proxy port, refuses
+//! (with a reset, counted by reason) those without a valid target or that the policy
+//! forbids, and lets the others through. The listener and the relay that will take the
+//! accepted connections are not written yet.
+//!
+//! Configuration, per network namespace, in `net.mptcp_proxy.*` (see
+//! `Documentation/proxy-admin.rst`); counters in `/proc/net/mptcp_proxy_stat`.
 
-// The pure files say `pub` because the host crate (host/) exports them; nothing in the
-// module calls them yet.
+// The pure files say `pub` because the host crate (host/) exports them.
+#[allow(unreachable_pub)]
+pub(crate) mod gate;
 #[allow(unreachable_pub, dead_code)]
 pub(crate) mod option;
 #[allow(unreachable_pub, dead_code)]
 pub(crate) mod policy;
+
+use core::fmt::{self, Write};
+use kernel::prelude::*;
+
+use crate::sys::net::Net;
+use crate::sys::netfilter::Verdict;
+use crate::sys::proc::SeqWriter;
+use crate::sys::rcu::RcuBox;
+use crate::sys::stats::Counters;
+use gate::{decide, Decision, Syn, NSTATS, STAT_NAMES};
+use policy::{List, PortRange, Prefix, Policy};
+
+/// Most entries in each allowed list.
+const MAX_PREFIXES: usize = 32;
+const MAX_PORT_RANGES: usize = 16;
+/// Longest text of a list sysctl.
+const MAX_LIST_TEXT: usize = 256;
+
+/// A list sysctl: its parsed items and the text it was given.
+#[derive(Clone, Copy)]
+struct TextList<T: Copy + Default, const N: usize> {
+    list: List<T, N>,
+    text: [u8; MAX_LIST_TEXT],
+    text_len: usize,
+}
+
+impl<T: Copy + Default, const N: usize> TextList<T, N> {
+    fn empty() -> Self {
+        TextList {
+            list: List::default(),
+            text: [0; MAX_LIST_TEXT],
+            text_len: 0,
+        }
+    }
+
+    fn parse(text: &str, item: impl Fn(&str) -> Option<T>) -> Result<Self> {
+        if text.len() > MAX_LIST_TEXT {
+            return Err(EINVAL);
+        }
+        let list = List::parse(text, item).map_err(|_| EINVAL)?;
+        let mut t = [0u8; MAX_LIST_TEXT];
+        t[..text.len()].copy_from_slice(text.as_bytes());
+        Ok(TextList {
+            list,
+            text: t,
+            text_len: text.len(),
+        })
+    }
+
+    fn text(&self) -> &str {
+        core::str::from_utf8(&self.text[..self.text_len]).unwrap_or("")
+    }
+}
+
+/// A namespace's proxy configuration; replaced as a whole on every sysctl write.
+#[derive(Clone, Copy)]
+pub(crate) struct Config {
+    /// The proxy port; 0: the proxy is off.
+    port: u16,
+    clients: TextList<Prefix, MAX_PREFIXES>,
+    targets: TextList<Prefix, MAX_PREFIXES>,
+    ports: TextList<PortRange, MAX_PORT_RANGES>,
+}
+
+impl Config {
+    fn empty() -> Self {
+        Config {
+            port: 0,
+            clients: TextList::empty(),
+            targets: TextList::empty(),
+            ports: TextList::empty(),
+        }
+    }
+}
+
+/// The proxy's per-namespace state (part of the module's pernet data; all zero at start:
+/// no configuration, i.e. the proxy is off).
+#[derive(Zeroable)]
+pub(crate) struct NetProxy {
+    config: RcuBox<Config>,
+    stats: Counters<NSTATS>,
+}
+
+/// The sysctls of `net.mptcp_proxy`, in `SYSCTL_NAMES` order.
+pub(crate) const SYSCTL_NAMES: [&CStr; 4] = [
+    kernel::c_str!("port"),
+    kernel::c_str!("allowed_clients"),
+    kernel::c_str!("allowed_targets"),
+    kernel::c_str!("allowed_ports"),
+];
+
+impl NetProxy {
+    /// Decides on a SYN delivered to this namespace.
+    pub(crate) fn on_syn(&self, net: &Net, syn: &Syn<'_>) -> Verdict {
+        let decision = self.config.read(|c| {
+            let Some(c) = c else {
+                return Decision::Ignore;
+            };
+            let policy = Policy {
+                clients: c.clients.list.as_slice(),
+                targets: c.targets.list.as_slice(),
+                ports: c.ports.list.as_slice(),
+            };
+            decide(c.port, syn, &policy, |a| net.is_local(a))
+        });
+        if let Some(s) = decision.stat() {
+            self.stats.inc(s as usize);
+        }
+        match decision {
+            Decision::Refuse(_) => Verdict::Reset,
+            Decision::Ignore | Decision::Join | Decision::Accept(_) => Verdict::Accept,
+        }
+    }
+
+    /// Reads sysctl `idx`.
+    pub(crate) fn sysctl_get(&self, idx: usize, w: &mut dyn Write) -> fmt::Result {
+        self.config.read(|c| {
+            let empty = Config::empty();
+            let c = c.unwrap_or(&empty);
+            match idx {
+                0 => write!(w, "{}", c.port),
+                1 => w.write_str(c.clients.text()),
+                2 => w.write_str(c.targets.text()),
+                3 => w.write_str(c.ports.text()),
+                _ => Err(fmt::Error),
+            }
+        })
+    }
+
+    /// Writes sysctl `idx` (process context): validates, then publishes a new
+    /// configuration. A bad value is refused with `EINVAL` and changes nothing.
+    pub(crate) fn sysctl_set(&self, idx: usize, text: &str) -> Result {
+        let mut new = KBox::new(
+            self.config.read(|c| c.copied().unwrap_or_else(Config::empty)),
+            GFP_KERNEL,
+        )?;
+        let text = text.trim();
+        match idx {
+            0 => {
+                new.port = parse_port(text).ok_or(EINVAL)?;
+            }
+            1 => new.clients = TextList::parse(text, Prefix::parse)?,
+            2 => new.targets = TextList::parse(text, Prefix::parse)?,
+            3 => new.ports = TextList::parse(text, PortRange::parse)?,
+            _ => return Err(EINVAL),
+        }
+        self.config.replace(Some(new));
+        Ok(())
+    }
+
+    /// Frees the configuration (namespace exit).
+    pub(crate) fn exit(&self) {
+        self.config.replace(None);
+    }
+}
+
+fn parse_port(s: &str) -> Option<u16> {
+    if s.is_empty() || s.len() > 5 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let v = s.bytes().fold(0u32, |v, b| v * 10 + (b - b'0') as u32);
+    u16::try_from(v).ok()
+}
+
+/// `/proc/net/mptcp_proxy_stat`: the namespace's proxy counters, `Name Value` lines.
+pub(crate) fn show_stats(w: &mut SeqWriter, net: &Net) {
+    if let Some(data) = net.data::<crate::NetData>() {
+        for (i, name) in STAT_NAMES.iter().enumerate() {
+            let _ = writeln!(w, "{:<32}{}", name, data.proxy.stats.get(i));
+        }
+    }
+}

@@ -8,10 +8,13 @@
 
 pub(crate) mod cong;
 pub(crate) mod global;
+pub(crate) mod netfilter;
 pub(crate) mod net;
 pub(crate) mod proc;
+pub(crate) mod rcu;
 pub(crate) mod stats;
 pub(crate) mod sync;
+pub(crate) mod sysctl;
 pub(crate) mod tcp;
 
 /// The module's version, also in `modinfo`.

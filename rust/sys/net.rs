@@ -140,3 +140,24 @@ unsafe extern "C" fn exit_callback<T: PernetData>(net: *mut bindings::net) {
         T::exit(net, data);
     }
 }
+
+impl Net {
+    /// Whether `a` is one of this namespace's local addresses.
+    pub(crate) fn is_local(&self, a: crate::proxy::policy::Addr) -> bool {
+        use crate::proxy::policy::Addr;
+        match a {
+            Addr::V4(b) => {
+                // SAFETY: valid namespace; the address is passed in network order, as the
+                // bytes are.
+                let t = unsafe { bindings::inet_addr_type(self.as_ptr(), u32::from_ne_bytes(b)) };
+                t == bindings::RTN_LOCAL
+            }
+            Addr::V6(b) => {
+                // SAFETY: `in6_addr` is 16 bytes of address in network order.
+                let addr: bindings::in6_addr = unsafe { core::mem::transmute::<[u8; 16], bindings::in6_addr>(b) };
+                // SAFETY: valid namespace and address; no device restriction.
+                unsafe { bindings::ipv6_chk_addr(self.as_ptr(), &addr, core::ptr::null(), 0) != 0 }
+            }
+        }
+    }
+}

@@ -7,3 +7,6 @@ pub mod option;
 
 #[path = "../../../rust/proxy/policy.rs"]
 pub mod policy;
+
+#[path = "../../../rust/proxy/gate.rs"]
+pub mod gate;
