@@ -89,6 +89,16 @@ impl sys::netfilter::SynHook for NetData {
     fn on_syn(net: &Net, data: &Self, syn: &proxy::gate::Syn<'_>) -> sys::netfilter::Verdict {
         data.proxy.on_syn(net, syn)
     }
+
+    fn on_out_syn(
+        _net: &Net,
+        data: &Self,
+        _syn: &proxy::gate::Syn<'_>,
+        ct: &sys::netfilter::Conntrack,
+        tcp: &[u8],
+    ) -> Option<proxy::tag::Tagged> {
+        data.proxy.on_out_syn(ct, tcp)
+    }
 }
 
 impl sys::sysctl::Sysctls for NetData {

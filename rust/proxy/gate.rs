@@ -90,10 +90,13 @@ pub enum Stat {
     RefusedTargetSpecial,
     RefusedTargetNotAllowed,
     RefusedPortNotAllowed,
+    ClientTagged,
+    ClientDroppedTimestamps,
+    ClientNoRoom,
 }
 
 /// Number of [`Stat`] counters.
-pub const NSTATS: usize = 15;
+pub const NSTATS: usize = 18;
 
 /// Counter names, indexed by [`Stat`].
 pub const STAT_NAMES: [&str; NSTATS] = [
@@ -112,6 +115,9 @@ pub const STAT_NAMES: [&str; NSTATS] = [
     "ProxyRefusedTargetSpecial",
     "ProxyRefusedTargetNotAllowed",
     "ProxyRefusedPortNotAllowed",
+    "ProxyClientTagged",
+    "ProxyClientDroppedTimestamps",
+    "ProxyClientNoRoom",
 ];
 
 impl Decision {

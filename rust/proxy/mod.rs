@@ -16,17 +16,21 @@ pub(crate) mod gate;
 pub(crate) mod option;
 #[allow(unreachable_pub, dead_code)]
 pub(crate) mod policy;
+#[allow(unreachable_pub)]
+pub(crate) mod tag;
 
 use core::fmt::{self, Write};
 use kernel::prelude::*;
 
 use crate::sys::net::Net;
-use crate::sys::netfilter::Verdict;
+use crate::sys::netfilter::{Conntrack, Verdict};
 use crate::sys::proc::SeqWriter;
 use crate::sys::rcu::RcuBox;
 use crate::sys::stats::Counters;
-use gate::{decide, Decision, Syn, NSTATS, STAT_NAMES};
-use policy::{List, PortRange, Prefix, Policy};
+use gate::{decide, Decision, Stat, Syn, NSTATS, STAT_NAMES};
+use option::Target;
+use policy::{Addr, List, PortRange, Prefix, Policy};
+use tag::{tag_syn, TagError, Tagged};
 
 /// Most entries in each allowed list.
 const MAX_PREFIXES: usize = 32;
@@ -75,6 +79,8 @@ impl<T: Copy + Default, const N: usize> TextList<T, N> {
 pub(crate) struct Config {
     /// The proxy port; 0: the proxy is off.
     port: u16,
+    /// Client side: the conntrack mark of connections to send through a proxy; 0: off.
+    client_ct_mark: u32,
     clients: TextList<Prefix, MAX_PREFIXES>,
     targets: TextList<Prefix, MAX_PREFIXES>,
     ports: TextList<PortRange, MAX_PORT_RANGES>,
@@ -84,6 +90,7 @@ impl Config {
     fn empty() -> Self {
         Config {
             port: 0,
+            client_ct_mark: 0,
             clients: TextList::empty(),
             targets: TextList::empty(),
             ports: TextList::empty(),
@@ -100,11 +107,12 @@ pub(crate) struct NetProxy {
 }
 
 /// The sysctls of `net.mptcp_proxy`, in `SYSCTL_NAMES` order.
-pub(crate) const SYSCTL_NAMES: [&CStr; 4] = [
+pub(crate) const SYSCTL_NAMES: [&CStr; 5] = [
     kernel::c_str!("port"),
     kernel::c_str!("allowed_clients"),
     kernel::c_str!("allowed_targets"),
     kernel::c_str!("allowed_ports"),
+    kernel::c_str!("client_ct_mark"),
 ];
 
 impl NetProxy {
@@ -130,6 +138,35 @@ impl NetProxy {
         }
     }
 
+    /// Client side: a locally generated SYN, after NAT. If the administrator's rules sent
+    /// its connection to a proxy (a DNAT, and the configured conntrack mark), returns
+    /// its header with the original destination as proxy-target option.
+    pub(crate) fn on_out_syn(&self, ct: &Conntrack, tcp: &[u8]) -> Option<Tagged> {
+        let mark = self.config.read(|c| c.map_or(0, |c| c.client_ct_mark));
+        if mark == 0 || ct.mark != mark || !ct.dnat {
+            return None;
+        }
+        let target = match ct.orig_daddr {
+            Addr::V4(addr) => Target::V4 { addr, port: ct.orig_dport },
+            Addr::V6(addr) => Target::V6 { addr, port: ct.orig_dport },
+        };
+        match tag_syn(tcp, &target) {
+            Ok(t) => {
+                self.stats.inc(Stat::ClientTagged as usize);
+                if t.dropped_timestamps {
+                    self.stats.inc(Stat::ClientDroppedTimestamps as usize);
+                }
+                Some(t)
+            }
+            Err(TagError::NoRoom) => {
+                self.stats.inc(Stat::ClientNoRoom as usize);
+                None
+            }
+            // Joins, SYNs with data, already tagged or malformed ones go out as they are.
+            Err(_) => None,
+        }
+    }
+
     /// Reads sysctl `idx`.
     pub(crate) fn sysctl_get(&self, idx: usize, w: &mut dyn Write) -> fmt::Result {
         self.config.read(|c| {
@@ -140,6 +177,7 @@ impl NetProxy {
                 1 => w.write_str(c.clients.text()),
                 2 => w.write_str(c.targets.text()),
                 3 => w.write_str(c.ports.text()),
+                4 => write!(w, "{:#x}", c.client_ct_mark),
                 _ => Err(fmt::Error),
             }
         })
@@ -160,6 +198,7 @@ impl NetProxy {
             1 => new.clients = TextList::parse(text, Prefix::parse)?,
             2 => new.targets = TextList::parse(text, Prefix::parse)?,
             3 => new.ports = TextList::parse(text, PortRange::parse)?,
+            4 => new.client_ct_mark = parse_u32(text).ok_or(EINVAL)?,
             _ => return Err(EINVAL),
         }
         self.config.replace(Some(new));
@@ -170,6 +209,17 @@ impl NetProxy {
     pub(crate) fn exit(&self) {
         self.config.replace(None);
     }
+}
+
+fn parse_u32(s: &str) -> Option<u32> {
+    let (digits, radix) = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => (h, 16),
+        None => (s, 10),
+    };
+    if digits.is_empty() || digits.len() > 10 {
+        return None;
+    }
+    u32::from_str_radix(digits, radix).ok()
 }
 
 fn parse_port(s: &str) -> Option<u16> {

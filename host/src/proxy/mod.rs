@@ -10,3 +10,6 @@ pub mod policy;
 
 #[path = "../../../rust/proxy/gate.rs"]
 pub mod gate;
+
+#[path = "../../../rust/proxy/tag.rs"]
+pub mod tag;

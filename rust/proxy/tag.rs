@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The client side: rewriting an outgoing SYN's TCP header to carry the proxy-target
+//! option, and the TCP checksum arithmetic that goes with it.
+//!
+//! Pure: no kernel imports; `host/` builds this file too. The netfilter hook copies the
+//! SYN's TCP header (a SYN of a Linux client carries no data) into [`tag_syn`], then writes
+//! the new header back, longer, and fixes the IP length and the checksums.
+//!
+//! The option goes after the SYN's own options, padded to 4 bytes. When there is no room
+//! (an IPv6 target with timestamps, see `Documentation/proxy-option.rst`), the timestamps
+//! option is removed, with the two NOPs that align it when present; the client's TCP then
+//! sees a SYN-ACK without timestamps and runs without them. If there is still no room
+//! (TCP Fast Open cookies, MD5 or AO signatures), the SYN is left alone and counted.
+
+use super::option::{self, MptcpSyn, Target, MAX_OPTIONS};
+use super::policy::Addr;
+
+/// Longest TCP header.
+pub const MAX_HEADER: usize = 20 + MAX_OPTIONS;
+
+/// Why a SYN was not tagged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TagError {
+    /// Not a SYN without ACK, or carries data (TCP Fast Open).
+    NotPlainSyn,
+    /// The header or its options are malformed.
+    Malformed,
+    /// It already carries a proxy-target option.
+    AlreadyTagged,
+    /// An MP_JOIN SYN: extra subflows never carry a target.
+    Join,
+    /// No room for the option, even without timestamps.
+    NoRoom,
+}
+
+/// A rewritten TCP header.
+#[derive(Clone, Copy, Debug)]
+pub struct Tagged {
+    pub header: [u8; MAX_HEADER],
+    pub len: usize,
+    /// The timestamps option was removed to make room.
+    pub dropped_timestamps: bool,
+}
+
+/// Copies the options up to EOL, without trailing NOPs, and optionally without the
+/// timestamps option and the NOPs right before it; returns the length written into
+/// `out`, or `None` if the list is malformed.
+fn rebuild(opts: &[u8], drop_ts: bool, out: &mut [u8; MAX_OPTIONS]) -> Option<usize> {
+    let (mut i, mut n, mut nops) = (0, 0, 0);
+    while i < opts.len() {
+        match opts[i] {
+            0 => break,
+            1 => {
+                nops += 1;
+                i += 1;
+            }
+            kind => {
+                let len = *opts.get(i + 1)? as usize;
+                if len < 2 || i + len > opts.len() {
+                    return None;
+                }
+                if !(drop_ts && kind == 8) {
+                    // Flush the NOPs that precede it, then the option.
+                    let chunk = &opts[i - nops..i + len];
+                    out.get_mut(n..n + chunk.len())?.copy_from_slice(chunk);
+                    n += chunk.len();
+                }
+                nops = 0;
+                i += len;
+            }
+        }
+    }
+    Some(n)
+}
+
+/// Rewrites the TCP header `tcp` of an outgoing SYN to carry `target`.
+pub fn tag_syn(tcp: &[u8], target: &Target) -> Result<Tagged, TagError> {
+    if tcp.len() < 20 {
+        return Err(TagError::Malformed);
+    }
+    let doff = (tcp[12] >> 4) as usize * 4;
+    if doff < 20 || doff > tcp.len() {
+        return Err(TagError::Malformed);
+    }
+    let flags = tcp[13];
+    if flags & 0x02 == 0 || flags & 0x14 != 0 || tcp.len() != doff {
+        return Err(TagError::NotPlainSyn);
+    }
+    let opts = &tcp[20..doff];
+    let parsed = option::parse(opts).map_err(|_| TagError::Malformed)?;
+    if parsed.target.is_some() {
+        return Err(TagError::AlreadyTagged);
+    }
+    if parsed.mptcp == MptcpSyn::Join {
+        return Err(TagError::Join);
+    }
+    let mut body = [0u8; MAX_OPTIONS];
+    let mut dropped = false;
+    let mut n = rebuild(opts, false, &mut body).ok_or(TagError::Malformed)?;
+    let need = |n: usize| ((n + 3) & !3) + target.padded_len();
+    if need(n) > MAX_OPTIONS {
+        if !parsed.timestamps {
+            return Err(TagError::NoRoom);
+        }
+        n = rebuild(opts, true, &mut body).ok_or(TagError::Malformed)?;
+        dropped = true;
+        if need(n) > MAX_OPTIONS {
+            return Err(TagError::NoRoom);
+        }
+    }
+    let mut out = Tagged {
+        header: [0; MAX_HEADER],
+        len: 0,
+        dropped_timestamps: dropped,
+    };
+    out.header[..20].copy_from_slice(&tcp[..20]);
+    out.header[20..20 + n].copy_from_slice(&body[..n]);
+    let mut len = 20 + n;
+    while len % 4 != 0 {
+        out.header[len] = 1;
+        len += 1;
+    }
+    len += option::encode_padded(target, &mut out.header[len..]).ok_or(TagError::NoRoom)?;
+    out.header[12] = ((len / 4) as u8) << 4 | (tcp[12] & 0x0f);
+    out.len = len;
+    Ok(out)
+}
+
+/// One's-complement sum of `data` as big-endian 16-bit words, added to `sum`.
+pub fn sum16(data: &[u8], mut sum: u32) -> u32 {
+    let mut chunks = data.chunks_exact(2);
+    for c in &mut chunks {
+        sum += u16::from_be_bytes([c[0], c[1]]) as u32;
+    }
+    if let [b] = chunks.remainder() {
+        sum += (*b as u32) << 8;
+    }
+    sum
+}
+
+/// Folds a 32-bit one's-complement sum to 16 bits.
+pub fn fold(mut sum: u32) -> u16 {
+    while sum >> 16 != 0 {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum as u16
+}
+
+/// The TCP pseudo-header sum for a segment of `len` bytes.
+pub fn pseudo_sum(saddr: Addr, daddr: Addr, len: u32) -> u32 {
+    let mut s = 0;
+    for a in [saddr, daddr] {
+        s = match a {
+            Addr::V4(b) => sum16(&b, s),
+            Addr::V6(b) => sum16(&b, s),
+        };
+    }
+    // Protocol 6, and the length (32 bits for IPv6, 16 for IPv4: same sum).
+    s + 6 + (len >> 16) + (len & 0xffff)
+}
+
+/// The value of the checksum field for a segment whose checksum the device (or the stack,
+/// later) completes (`CHECKSUM_PARTIAL`): the folded pseudo-header sum, not inverted.
+pub fn partial_check(saddr: Addr, daddr: Addr, len: u32) -> u16 {
+    fold(pseudo_sum(saddr, daddr, len))
+}
+
+/// The full TCP checksum of `segment` (its checksum field is ignored).
+pub fn full_check(saddr: Addr, daddr: Addr, segment: &[u8]) -> u16 {
+    let mut s = pseudo_sum(saddr, daddr, segment.len() as u32);
+    s = sum16(&segment[..16.min(segment.len())], s);
+    if segment.len() > 18 {
+        s = sum16(&segment[18..], s);
+    }
+    !fold(s)
+}
