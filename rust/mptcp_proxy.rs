@@ -31,6 +31,8 @@ sys::modinfo!(version, "0.1.0");
 struct Shared {
     #[pin]
     lia: lia::Registry,
+    /// The proxy's work items run here; dropping it waits for all of them.
+    wq: sys::workqueue::OwnedQueue,
 }
 
 /// The module's [`Shared`] state, installed at load and freed at unload.
@@ -109,8 +111,8 @@ impl sys::sysctl::Sysctls for NetData {
         self.proxy.sysctl_get(idx, w)
     }
 
-    fn set(&self, _net: &Net, idx: usize, text: &str) -> Result {
-        self.proxy.sysctl_set(idx, text)
+    fn set(&self, net: &Net, idx: usize, text: &str) -> Result {
+        self.proxy.sysctl_set(net, idx, text)
     }
 }
 
@@ -124,9 +126,11 @@ struct MptcpProxy {
 
 impl kernel::Module for MptcpProxy {
     fn init(module: &'static ThisModule) -> Result<Self> {
+        let wq = sys::workqueue::OwnedQueue::new()?;
         let shared = KBox::pin_init(
             pin_init!(Shared {
                 lia <- lia::Registry::new(),
+                wq,
             }),
             GFP_KERNEL,
         )?;

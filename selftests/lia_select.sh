@@ -69,7 +69,9 @@ ok=0
 	[ "$(mp_field "$c" sent)" = "$(mp_field "$s" recv)" ] && ok=1
 mp_check "transfer intact across $flaps subflow removals and additions" test $ok = 1
 joins=$(mp_counter "$MP_SRV" MPTcpExtMPJoinAckRx)
-mp_check "subflows really rejoined ($joins joins)" test "$joins" -ge 3
+# Every re-added endpoint opens a new subflow (plus the first join at start).
+mp_check "subflows really rejoined ($joins joins for $flaps re-additions)" \
+	test "$flaps" -ge 2 -a "$joins" -ge "$flaps"
 
 # Plain TCP on lia runs as Reno and is counted as such.
 mp_bg "$MP_TMP/srv2" ip netns exec "$MP_SRV" "$MP_XFER" -l -m tcp -p 5202 -T 30

@@ -280,3 +280,75 @@ mp_goodput() {
 	line=$(grep '^sent=' "$1") || { echo 0; return 1; }
 	awk -v r="$(mp_field "$line" recv)" -v s="$(mp_field "$line" secs)" 'BEGIN { printf("%d\n", (s > 0) ? r * 8 / s : 0) }'
 }
+
+# mp_proxy_topology: a mobile client, an MPTCP proxy and a legacy TCP server.
+#
+#   MP_CLI c1 10.0.1.1 ("wifi")     --- p1 10.0.1.2  MP_PRX p3 10.0.3.1 --- s3 10.0.3.2  MP_SRV
+#          c2 10.0.2.1 ("cellular") --- p2 10.0.2.2  (10.0.0.1 on lo)       (MPTCP off)
+#   (and 2001:db8:N::x/64 on each link, 2001:db8::1 on the proxy's lo)
+#
+# The proxy listens on MP_PROXY_PORT of its service address 10.0.0.1 / 2001:db8::1 and
+# may connect to the server's networks. The client sends every TCP connection to
+# 10.0.3.0/24 and 2001:db8:3::/64 through the proxy (nft DNAT + ct mark), and its path
+# manager opens a second subflow over "cellular". Shaping: wifi WIFI_MBIT/WIFI_MS,
+# cellular CELL_MBIT/CELL_MS (one way), both directions; proxy-server unshaped.
+MP_PROXY_PORT=1080
+MP_PROXY_MARK=0x4d50
+mp_proxy_topology() {
+	local wr=${WIFI_MBIT:-40} wd=${WIFI_MS:-5} cr=${CELL_MBIT:-10} cd=${CELL_MS:-25}
+	mp_ns_new MP_CLI MP_PRX MP_SRV || return 1
+	mp_link "$MP_CLI" c1 10.0.1.1/24 "$MP_PRX" p1 10.0.1.2/24 || return 1
+	mp_link "$MP_CLI" c2 10.0.2.1/24 "$MP_PRX" p2 10.0.2.2/24 || return 1
+	mp_link "$MP_PRX" p3 10.0.3.1/24 "$MP_SRV" s3 10.0.3.2/24 || return 1
+	local i
+	for i in 1 2; do
+		ip -n "$MP_CLI" addr add 2001:db8:$i::1/64 dev c$i nodad
+		ip -n "$MP_PRX" addr add 2001:db8:$i::2/64 dev p$i nodad
+	done
+	ip -n "$MP_PRX" addr add 2001:db8:3::1/64 dev p3 nodad
+	ip -n "$MP_SRV" addr add 2001:db8:3::2/64 dev s3 nodad
+	ip -n "$MP_PRX" addr add 10.0.0.1/32 dev lo
+	ip -n "$MP_PRX" addr add 2001:db8::1/128 dev lo
+	ip netns exec "$MP_SRV" sysctl -qw net.mptcp.enabled=0
+	ip -n "$MP_CLI" route add default via 10.0.1.2 dev c1
+	ip -n "$MP_CLI" route add default via 10.0.2.2 dev c2 table 2
+	ip -n "$MP_CLI" rule add from 10.0.2.1 table 2
+	ip -n "$MP_CLI" -6 route add default via 2001:db8:1::2 dev c1
+	ip -n "$MP_CLI" -6 route add default via 2001:db8:2::2 dev c2 table 2
+	ip -n "$MP_CLI" -6 rule add from 2001:db8:2::1 table 2
+	ip -n "$MP_CLI" mptcp limits set subflow 2 add_addr_accepted 0
+	ip -n "$MP_PRX" mptcp limits set subflow 2 add_addr_accepted 0
+	ip -n "$MP_CLI" mptcp endpoint add 10.0.2.1 dev c2 subflow
+	ip -n "$MP_CLI" mptcp endpoint add 2001:db8:2::1 dev c2 subflow
+	mp_shape "$MP_CLI" c1 "$wr" "$wd" && mp_shape "$MP_PRX" p1 "$wr" "$wd" &&
+	mp_shape "$MP_CLI" c2 "$cr" "$cd" && mp_shape "$MP_PRX" p2 "$cr" "$cd" || return 1
+	ip netns exec "$MP_PRX" sysctl -qw \
+		net.mptcp_proxy.allowed_clients="10.0.0.0/8 2001:db8::/32" \
+		net.mptcp_proxy.allowed_targets="10.0.3.0/24 10.0.9.0/24 2001:db8:3::/64" \
+		net.mptcp_proxy.allowed_ports="1-65535" \
+		net.mptcp_proxy.port=$MP_PROXY_PORT || return 1
+	ip netns exec "$MP_CLI" sysctl -qw net.mptcp_proxy.client_ct_mark=$MP_PROXY_MARK || return 1
+	ip netns exec "$MP_CLI" nft -f - <<EOF2
+table inet mptcp_proxy {
+	chain out {
+		type nat hook output priority -100;
+		meta l4proto tcp ip daddr { 10.0.3.0/24, 10.0.9.0/24 } ct mark set $MP_PROXY_MARK dnat ip to 10.0.0.1:$MP_PROXY_PORT
+		meta l4proto tcp ip6 daddr 2001:db8:3::/64 ct mark set $MP_PROXY_MARK dnat ip6 to [2001:db8::1]:$MP_PROXY_PORT
+	}
+}
+EOF2
+}
+
+# mp_proxy_stat NS NAME: a counter of /proc/net/mptcp_proxy_stat (without "Proxy").
+mp_proxy_stat() {
+	ip netns exec "$1" awk -v n="Proxy$2" '$1 == n { print $2; f=1 } END { if (!f) print 0 }' /proc/net/mptcp_proxy_stat
+}
+
+# mp_same_stream CLIENT_LINE SERVER_LINE: both directions of an xfer pair match.
+mp_same_stream() {
+	[ -n "$1" ] && [ -n "$2" ] &&
+	[ "$(mp_field "$1" sent)" = "$(mp_field "$2" recv)" ] &&
+	[ "$(mp_field "$1" sent_sum)" = "$(mp_field "$2" recv_sum)" ] &&
+	[ "$(mp_field "$2" sent)" = "$(mp_field "$1" recv)" ] &&
+	[ "$(mp_field "$2" sent_sum)" = "$(mp_field "$1" recv_sum)" ]
+}

@@ -1,72 +1,50 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The client side: an nftables rule selects connections (DNAT to the proxy, plus a
-# conntrack mark), and the module adds the original destination to their SYNs as a
-# proxy-target option. The proxy's gate must accept those SYNs (so the option and the
-# rewritten checksums are right) for MPTCP and plain TCP, IPv4 and IPv6 (where the SYN
-# loses its timestamps to make room); connections without the mark are not tagged and
-# the gate refuses them. Here a user-space listener on the proxy port stands in for the
-# relay.
+# The client side: an nftables rule selects connections (DNAT to the proxy plus a
+# conntrack mark) and the module adds the original destination to their SYNs as a
+# proxy-target option. Each SYN is counted as tagged on the client and accepted by the
+# proxy's gate (so the option and the rewritten checksums are right), for MPTCP and
+# plain TCP, IPv4 and IPv6 (where the SYN loses its timestamps to make room); a
+# connection DNATed without the mark is not tagged, and the proxy refuses it.
 . "$(dirname "$0")/lib.sh"
-
-PORT=1080 MARK=0x4d50
 
 mp_init
 mp_require_root
 mp_require_cmd nft
 [ -f "$MP_MODULE" ] || mp_skip_all "module $MP_MODULE not found"
 mp_module_load || { mp_result $KSFT_FAIL "insmod"; mp_exit; }
+mp_proxy_topology || { mp_result $KSFT_FAIL "topology set-up"; mp_exit; }
+ip netns exec "$MP_CLI" nft add rule inet mptcp_proxy out meta l4proto tcp ip daddr 198.51.100.0/24 dnat ip to 10.0.0.1:$MP_PROXY_PORT
 
-mp_ns_new CLI PRX || { mp_result $KSFT_FAIL "namespaces"; mp_exit; }
-mp_link "$CLI" c1 10.0.1.1/24 "$PRX" p1 10.0.1.2/24
-ip -n "$CLI" addr add 2001:db8:1::1/64 dev c1 nodad
-ip -n "$PRX" addr add 2001:db8:1::2/64 dev p1 nodad
-ip -n "$CLI" route add default via 10.0.1.2
-ip -n "$CLI" -6 route add default via 2001:db8:1::2
-ip netns exec "$PRX" sysctl -qw net.mptcp_proxy.port=$PORT \
-	net.mptcp_proxy.allowed_clients="10.0.1.0/24 2001:db8:1::/64" \
-	net.mptcp_proxy.allowed_targets="0.0.0.0/0 ::/0" net.mptcp_proxy.allowed_ports=1-65535
-ip netns exec "$CLI" sysctl -qw net.mptcp_proxy.client_ct_mark=$MARK
-ip netns exec "$CLI" nft -f - <<EOF2
-table inet mp {
-	chain out {
-		type nat hook output priority -100;
-		ip daddr 203.0.113.0/24 tcp dport 80 ct mark set $MARK dnat ip to 10.0.1.2:$PORT
-		ip6 daddr 2001:db8:5::/48 tcp dport 80 ct mark set $MARK dnat ip6 to [2001:db8:1::2]:$PORT
-		ip daddr 198.51.100.0/24 tcp dport 80 dnat ip to 10.0.1.2:$PORT
-	}
-}
-EOF2
-cstat() { ip netns exec "$1" awk -v n="Proxy$2" '$1 == n { print $2 }' /proc/net/mptcp_proxy_stat; }
-
-mp_bg "$MP_TMP/srv" ip netns exec "$PRX" "$MP_XFER" -l -6 -p $PORT -n 3 -s 100000 -T 30
-mp_wait_listen "$PRX" $PORT
-run() { # run DESC XFER_ARGS...: one transfer through the DNAT; checks it completed.
+mp_bg "$MP_TMP/srv" ip netns exec "$MP_SRV" "$MP_XFER" -l -6 -m tcp -p 80 -n 3 -s 100000 -T 60
+mp_wait_listen "$MP_SRV" 80
+run() { # run DESC XFER_ARGS...: one transfer to the server; checks it completed.
 	local desc=$1 out; shift
-	out=$(ip netns exec "$CLI" "$MP_XFER" "$@" -p 80 -s 1000000 -S 3 -T 10 2>&1)
+	out=$(ip netns exec "$MP_CLI" "$MP_XFER" "$@" -p 80 -s 1000000 -S 3 -T 20 2>&1)
 	mp_info "$desc: $out"
-	mp_check "$desc: connection accepted by the proxy's gate, data moved" \
+	mp_check "$desc: tagged, accepted, relayed" \
 		test "$(mp_field "$out" recv 2>/dev/null)" = 100000
 }
-t0=$(cstat "$CLI" ClientTagged) a0=$(cstat "$PRX" SynAccepted)
-run "MPTCP, IPv4 target" -c 203.0.113.9
-run "TCP, IPv4 target" -m tcp -c 203.0.113.9
-d0=$(cstat "$CLI" ClientDroppedTimestamps)
-run "MPTCP, IPv6 target" -6 -c 2001:db8:5::9
-mp_check "3 SYNs tagged, 3 accepted ($(cstat "$CLI" ClientTagged) tagged, $(cstat "$PRX" SynAccepted) accepted)" \
-	test "$(cstat "$CLI" ClientTagged)" = $((t0 + 3)) -a "$(cstat "$PRX" SynAccepted)" = $((a0 + 3))
-mp_check "the IPv6 SYN lost its timestamps to make room" \
-	test "$(cstat "$CLI" ClientDroppedTimestamps)" = $((d0 + 1))
+t0=$(mp_proxy_stat "$MP_CLI" ClientTagged) a0=$(mp_proxy_stat "$MP_PRX" SynAccepted)
+run "MPTCP, IPv4 target" -c 10.0.3.2
+run "TCP, IPv4 target" -m tcp -c 10.0.3.2
+d0=$(mp_proxy_stat "$MP_CLI" ClientDroppedTimestamps)
+run "MPTCP, IPv6 target" -6 -c 2001:db8:3::2
 wait "$MP_LAST_PID"
-mp_check "the listener saw the right bytes" \
+t1=$(mp_proxy_stat "$MP_CLI" ClientTagged) a1=$(mp_proxy_stat "$MP_PRX" SynAccepted)
+mp_check "3 SYNs tagged on the client ($t0 -> $t1), 3 accepted by the gate ($a0 -> $a1)" \
+	test "$t1" = $((t0 + 3)) -a "$a1" = $((a0 + 3))
+mp_check "the IPv6 SYN lost its timestamps to make room" \
+	test "$(mp_proxy_stat "$MP_CLI" ClientDroppedTimestamps)" = $((d0 + 1))
+mp_check "the server saw the client's bytes" \
 	test "$(grep -c 'recv=1000000 recv_sum=' "$MP_TMP/srv")" = 3
 
 # A DNAT without the mark is not proxied: no option, and the gate resets it.
-n0=$(cstat "$PRX" RefusedNoTarget)
-out=$(ip netns exec "$CLI" "$MP_XFER" -c 198.51.100.7 -p 80 -s 1000 -T 5 2>&1)
+n0=$(mp_proxy_stat "$MP_PRX" RefusedNoTarget) t0=$(mp_proxy_stat "$MP_CLI" ClientTagged)
+out=$(ip netns exec "$MP_CLI" "$MP_XFER" -c 198.51.100.7 -p 80 -s 1000 -T 5 2>&1)
 mp_check "unmarked DNAT: not tagged, refused by the gate ($out)" \
-	test "$(cstat "$PRX" RefusedNoTarget)" = $((n0 + 1))
+	test "$(mp_proxy_stat "$MP_PRX" RefusedNoTarget)" = $((n0 + 1)) -a "$(mp_proxy_stat "$MP_CLI" ClientTagged)" = "$t0"
 
 mp_cleanup
 mp_check "module unloads" mp_module_unload

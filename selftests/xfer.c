@@ -290,8 +290,15 @@ static int run_server(const struct opts *o)
 		die("listen");
 	signal(SIGCHLD, SIG_DFL);
 	for (int i = 0; i < o->conns; i++) {
-		int c = accept(fd, NULL, NULL);
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int c;
 
+		/* A client that never comes must not hang the test. */
+		if (poll(&pfd, 1, o->timeout * 1000) == 0) {
+			fprintf(stderr, "xfer: no connection within %d s\n", o->timeout);
+			exit(1);
+		}
+		c = accept(fd, NULL, NULL);
 		if (c < 0)
 			die("accept");
 		if (o->conns == 1) {

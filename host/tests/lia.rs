@@ -255,7 +255,7 @@ fn connection_recomputes_once_per_min_rtt_or_on_change() {
     assert!(conn.update(a, sa, true, 10_000).recomputed);
     // A loss recomputes at the next update, with the reduced window.
     let before = conn.coupled().unwrap();
-    conn.loss(b, 15);
+    conn.loss(b, 15, 10_001);
     assert!(conn.update(a, sa, true, 10_001).recomputed);
     let after = conn.coupled().unwrap();
     assert_eq!(after.total_cwnd, 25);
@@ -275,7 +275,7 @@ fn connection_slots_are_bounded() {
     // Out-of-range or free slots are ignored, never a panic.
     let mut empty = Connection::new();
     assert_eq!(empty.update(99, Sample::default(), true, 0).increase, Increase::Reno);
-    empty.loss(5, 1);
+    empty.loss(5, 1, 0);
     assert!(!empty.detach(MAX_SUBFLOWS + 1));
 }
 
@@ -308,7 +308,7 @@ fn coupled_windows_converge_to_one_tcp_share() {
             let s = Sample { cwnd: w[i] as u32, rtt_us: rtt };
             if lost {
                 w[i] = (w[i] / 2.0).max(1.0);
-                conn.loss(ids[i], w[i] as u32);
+                conn.loss(ids[i], w[i] as u32, now);
             } else {
                 let d = match conn.update(ids[i], s, true, now).increase {
                     Increase::Coupled(d) => d as f64,
@@ -326,4 +326,25 @@ fn coupled_windows_converge_to_one_tcp_share() {
     let mean = sum / samples;
     println!("coupled total window {mean:.1} vs one Reno flow {reno:.1}");
     assert!(mean > 0.6 * reno && mean < 1.4 * reno, "{mean} vs {reno}");
+}
+
+#[test]
+fn a_silent_subflow_leaves_the_coupling() {
+    // A dead path (repeated timeouts) gets no ACKs and cannot report its collapsed window:
+    // after 2 RTTs plus SILENT_US without a report it no longer counts.
+    use mptcp_proxy_host::lia::coupling::SILENT_US;
+    let mut conn = Connection::new();
+    let a = conn.attach().unwrap();
+    let b = conn.attach().unwrap();
+    let sa = Sample { cwnd: 100, rtt_us: 100_000 };
+    let sb = Sample { cwnd: 100, rtt_us: 20_000 };
+    conn.update(b, sb, true, 0);
+    assert!(matches!(conn.update(a, sa, true, 1).increase, Increase::Coupled(_)));
+    assert_eq!(conn.coupled().unwrap().subflows, 2);
+    let later = SILENT_US + 2 * 20_000 + 1;
+    // a keeps reporting; b stays silent.
+    let u = conn.update(a, sa, true, later);
+    assert!(u.recomputed);
+    assert_eq!(conn.coupled().unwrap().subflows, 1);
+    assert_eq!(u.increase, Increase::Reno);
 }

@@ -17,8 +17,16 @@
 //!   (so a subflow in slow start, doubling per RTT, is tracked within a factor of two), or
 //! - something that moves `alpha` at once: a subflow attached, detached, became able or
 //!   unable to send, or reported a loss (its window halves).
+//!
+//! A subflow that has not reported for [`SILENT_US`] plus twice its RTT (a dead path in
+//! repeated timeouts gets no ACKs, so it cannot say its window collapsed) is left out of
+//! the computation, so it does not inflate the others' windows with a window it no
+//! longer has.
 
 use super::math::{ai_divisor, couple, Coupled, Sample, MAX_SUBFLOWS, RTT_MIN_US};
+
+/// Slack before a silent subflow is left out of the coupling, us (on top of 2 RTTs).
+pub const SILENT_US: u64 = 200_000;
 
 #[derive(Clone, Copy, Debug, Default)]
 struct Slot {
@@ -28,6 +36,8 @@ struct Slot {
     active: bool,
     /// Its last reported window and RTT.
     sample: Sample,
+    /// When it last reported, us.
+    last_us: u64,
 }
 
 /// How a subflow grows its window in congestion avoidance.
@@ -92,11 +102,12 @@ impl Connection {
         self.slots.iter().filter(|s| s.used).count()
     }
 
-    /// A subflow reports a loss: its window becomes `new_cwnd` and alpha is recomputed
-    /// on the next update.
-    pub fn loss(&mut self, idx: usize, new_cwnd: u32) {
+    /// A subflow reports a loss (or an undo): its window becomes `new_cwnd` and alpha is
+    /// recomputed on the next update. `now_us` as for [`Connection::update`].
+    pub fn loss(&mut self, idx: usize, new_cwnd: u32, now_us: u64) {
         if let Some(slot) = self.slots.get_mut(idx).filter(|s| s.used) {
             slot.sample.cwnd = new_cwnd;
+            slot.last_us = now_us;
             self.dirty = true;
         }
     }
@@ -115,15 +126,16 @@ impl Connection {
         }
         slot.active = active;
         slot.sample = sample;
+        slot.last_us = now_us;
 
         let recomputed = self.dirty || self.coupled.is_none() || now_us >= self.next_update_us;
         if recomputed {
             self.recompute(now_us);
         }
+        // A subflow left out of the computation (it cannot send right now) still grows no
+        // faster than the coupled ones.
         let increase = match self.coupled {
-            Some(c) if c.subflows >= 2 && active => {
-                Increase::Coupled(ai_divisor(&c, sample.cwnd))
-            }
+            Some(c) if c.subflows >= 2 => Increase::Coupled(ai_divisor(&c, sample.cwnd)),
             _ => Increase::Reno,
         };
         Update {
@@ -133,7 +145,11 @@ impl Connection {
     }
 
     fn recompute(&mut self, now_us: u64) {
-        let active = self.slots.iter().filter(|s| s.used && s.active);
+        let live = |s: &&Slot| {
+            let quiet = now_us.saturating_sub(s.last_us);
+            quiet <= SILENT_US + 2 * s.sample.rtt_us as u64
+        };
+        let active = self.slots.iter().filter(|s| s.used && s.active).filter(live);
         self.coupled = couple(active.clone().map(|s| s.sample));
         let min_rtt = active
             .map(|s| s.sample.rtt_us)

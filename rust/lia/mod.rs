@@ -46,7 +46,7 @@ use kernel::prelude::*;
 use kernel::rbtree::RBTree;
 use kernel::sync::Arc;
 
-use crate::sys::cong::{CongestionOps, SharedPriv};
+use crate::sys::cong::{CongestionOps, SharedPriv, CA_LOSS};
 use crate::sys::net::Net;
 use crate::sys::proc::SeqWriter;
 use crate::sys::stats::Counters;
@@ -67,7 +67,8 @@ pub(crate) enum Stat {
     SubflowUncoupled,
     /// `lia` on a socket that is not an MPTCP subflow: runs as Reno.
     PlainTcp,
-    /// An MPTCP connection fell back to TCP: its subflow left the coupling, runs as Reno.
+    /// An MPTCP connection fell back to TCP, or a subflow lost its MPTCP context: it left
+    /// the coupling and runs as Reno.
     MptcpFallback,
     /// Coupling state created for a connection.
     ConnCreated,
@@ -251,10 +252,9 @@ impl Lia {
         if p.get().is_none() {
             return Increase::Reno;
         }
-        let Some(sub) = sk.mptcp_subflow() else {
-            return Increase::Reno;
-        };
-        if sub.fallback {
+        // Fallback, or the subflow lost its MPTCP context (closed before being accepted):
+        // leave the coupling for good.
+        if sk.mptcp_subflow().map_or(true, |sub| sub.fallback) {
             Self::detach(sk, p);
             stat(sk, Stat::MptcpFallback);
             return Increase::Reno;
@@ -266,7 +266,7 @@ impl Lia {
             cwnd: sk.cwnd(),
             rtt_us: sk.srtt_us(),
         };
-        let active = sk.is_established() && !sub.stale;
+        let active = sk.can_send();
         let upd = coupling
             .state
             .lock()
@@ -278,9 +278,9 @@ impl Lia {
     }
 
     /// A loss or an undo set the subflow's window to `cwnd`: alpha is due.
-    fn window_changed(p: &SharedPriv<Coupling>, cwnd: u32) {
+    fn window_changed(sk: &TcpSock, p: &SharedPriv<Coupling>, cwnd: u32) {
         if let Some(coupling) = p.get() {
-            coupling.state.lock().loss(p.slot as usize, cwnd);
+            coupling.state.lock().loss(p.slot as usize, cwnd, sk.clock_us());
         }
     }
 }
@@ -290,8 +290,7 @@ impl CongestionOps for Lia {
     const NAME: &'static CStr = kernel::c_str!("lia");
 
     fn init(sk: &TcpSock, p: &mut Self::Priv) {
-        Self::detach(sk, p);
-        p.flags = 0;
+        p.reset();
         stat(sk, Stat::SubflowInit);
         Self::try_attach(sk, p);
     }
@@ -302,13 +301,13 @@ impl CongestionOps for Lia {
 
     fn ssthresh(sk: &TcpSock, p: &mut Self::Priv) -> u32 {
         let ssthresh = sk.reno_ssthresh();
-        Self::window_changed(p, ssthresh);
+        Self::window_changed(sk, p, ssthresh);
         ssthresh
     }
 
     fn undo_cwnd(sk: &TcpSock, p: &mut Self::Priv) -> u32 {
         let cwnd = sk.reno_undo_cwnd();
-        Self::window_changed(p, cwnd);
+        Self::window_changed(sk, p, cwnd);
         cwnd
     }
 
@@ -326,11 +325,21 @@ impl CongestionOps for Lia {
                 return;
             }
         }
+        // The window may have grown in slow start since the report: never less than it,
+        // or the increase would exceed Reno's on this path.
         let w = match increase {
-            Increase::Coupled(d) => d,
+            Increase::Coupled(d) => d.max(sk.cwnd()),
             Increase::Reno => sk.cwnd(),
         };
         sk.cong_avoid_ai(w, acked);
+    }
+
+    fn set_state(sk: &TcpSock, p: &mut Self::Priv, new_state: u8) {
+        // After a timeout the window is what is in flight (often 1): the others must see
+        // it now, and later timeouts of a dead path do not call `ssthresh` again.
+        if new_state == CA_LOSS {
+            Self::window_changed(sk, p, sk.cwnd());
+        }
     }
 }
 

@@ -93,10 +93,22 @@ pub enum Stat {
     ClientTagged,
     ClientDroppedTimestamps,
     ClientNoRoom,
+    PendingEvicted,
+    AcceptNoTarget,
+    RefusedTooMany,
+    ConnAccepted,
+    ConnClosed,
+    ConnReset,
+    UpstreamRefused,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+    UpstreamFailed,
+    BytesUp,
+    BytesDown,
 }
 
 /// Number of [`Stat`] counters.
-pub const NSTATS: usize = 18;
+pub const NSTATS: usize = 30;
 
 /// Counter names, indexed by [`Stat`].
 pub const STAT_NAMES: [&str; NSTATS] = [
@@ -118,6 +130,18 @@ pub const STAT_NAMES: [&str; NSTATS] = [
     "ProxyClientTagged",
     "ProxyClientDroppedTimestamps",
     "ProxyClientNoRoom",
+    "ProxyPendingEvicted",
+    "ProxyAcceptNoTarget",
+    "ProxyRefusedTooMany",
+    "ProxyConnAccepted",
+    "ProxyConnClosed",
+    "ProxyConnReset",
+    "ProxyUpstreamRefused",
+    "ProxyUpstreamTimeout",
+    "ProxyUpstreamUnreachable",
+    "ProxyUpstreamFailed",
+    "ProxyBytesUp",
+    "ProxyBytesDown",
 ];
 
 impl Decision {

@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The MPTCP proxy. Implemented so far: the proxy-target option codec, the access policy,
-//! and the gate: a netfilter hook that inspects every SYN to the proxy port, refuses
-//! (with a reset, counted by reason) those without a valid target or that the policy
-//! forbids, and lets the others through. The listener and the relay that will take the
-//! accepted connections are not written yet.
+//! The MPTCP proxy: the proxy-target option codec ([`option`]), the access policy
+//! ([`policy`]), the client side that tags SYNs ([`tag`]), the gate that checks every SYN
+//! to the proxy port ([`gate`]) and remembers the targets it lets through ([`pending`]),
+//! and the in-kernel listener and relay to the targets ([`relay`]).
 //!
 //! Configuration, per network namespace, in `net.mptcp_proxy.*` (see
 //! `Documentation/proxy-admin.rst`); counters in `/proc/net/mptcp_proxy_stat`.
@@ -17,10 +16,14 @@ pub(crate) mod option;
 #[allow(unreachable_pub, dead_code)]
 pub(crate) mod policy;
 #[allow(unreachable_pub)]
+pub(crate) mod pending;
+pub(crate) mod relay;
+#[allow(unreachable_pub)]
 pub(crate) mod tag;
 
 use core::fmt::{self, Write};
 use kernel::prelude::*;
+use kernel::sync::Arc;
 
 use crate::sys::net::Net;
 use crate::sys::netfilter::{Conntrack, Verdict};
@@ -81,6 +84,8 @@ pub(crate) struct Config {
     port: u16,
     /// Client side: the conntrack mark of connections to send through a proxy; 0: off.
     client_ct_mark: u32,
+    /// Most proxied connections at once.
+    max_conns: u32,
     clients: TextList<Prefix, MAX_PREFIXES>,
     targets: TextList<Prefix, MAX_PREFIXES>,
     ports: TextList<PortRange, MAX_PORT_RANGES>,
@@ -91,6 +96,7 @@ impl Config {
         Config {
             port: 0,
             client_ct_mark: 0,
+            max_conns: 1024,
             clients: TextList::empty(),
             targets: TextList::empty(),
             ports: TextList::empty(),
@@ -104,15 +110,22 @@ impl Config {
 pub(crate) struct NetProxy {
     config: RcuBox<Config>,
     stats: Counters<NSTATS>,
+    runtime: RcuBox<RuntimeHandle>,
+}
+
+/// The running proxy of a namespace, published for the gate.
+pub(crate) struct RuntimeHandle {
+    rt: Arc<relay::Runtime>,
 }
 
 /// The sysctls of `net.mptcp_proxy`, in `SYSCTL_NAMES` order.
-pub(crate) const SYSCTL_NAMES: [&CStr; 5] = [
+pub(crate) const SYSCTL_NAMES: [&CStr; 6] = [
     kernel::c_str!("port"),
     kernel::c_str!("allowed_clients"),
     kernel::c_str!("allowed_targets"),
     kernel::c_str!("allowed_ports"),
     kernel::c_str!("client_ct_mark"),
+    kernel::c_str!("max_conns"),
 ];
 
 impl NetProxy {
@@ -131,6 +144,14 @@ impl NetProxy {
         });
         if let Some(s) = decision.stat() {
             self.stats.inc(s as usize);
+        }
+        if let Decision::Accept(t) = decision {
+            let now = crate::sys::time::now_ms();
+            self.runtime.read(|h| {
+                if let Some(h) = h {
+                    h.rt.remember(syn.saddr, syn.sport, t, now);
+                }
+            });
         }
         match decision {
             Decision::Refuse(_) => Verdict::Reset,
@@ -178,6 +199,7 @@ impl NetProxy {
                 2 => w.write_str(c.targets.text()),
                 3 => w.write_str(c.ports.text()),
                 4 => write!(w, "{:#x}", c.client_ct_mark),
+                5 => write!(w, "{}", c.max_conns),
                 _ => Err(fmt::Error),
             }
         })
@@ -185,7 +207,7 @@ impl NetProxy {
 
     /// Writes sysctl `idx` (process context): validates, then publishes a new
     /// configuration. A bad value is refused with `EINVAL` and changes nothing.
-    pub(crate) fn sysctl_set(&self, idx: usize, text: &str) -> Result {
+    pub(crate) fn sysctl_set(&self, net: &Net, idx: usize, text: &str) -> Result {
         let mut new = KBox::new(
             self.config.read(|c| c.copied().unwrap_or_else(Config::empty)),
             GFP_KERNEL,
@@ -199,14 +221,59 @@ impl NetProxy {
             2 => new.targets = TextList::parse(text, Prefix::parse)?,
             3 => new.ports = TextList::parse(text, PortRange::parse)?,
             4 => new.client_ct_mark = parse_u32(text).ok_or(EINVAL)?,
+            5 => {
+                new.max_conns = parse_u32(text).filter(|&n| n >= 1 && n <= 1 << 20).ok_or(EINVAL)?;
+            }
             _ => return Err(EINVAL),
         }
+        let (port, max_conns) = (new.port, new.max_conns);
+        let old_port = self.config.read(|c| c.map_or(0, |c| c.port));
         self.config.replace(Some(new));
+        if idx == 0 && port != old_port {
+            self.stop();
+            if port != 0 {
+                match relay::Runtime::start(net, port, max_conns as usize) {
+                    Ok(rt) => self.runtime.replace(Some(KBox::new(RuntimeHandle { rt }, GFP_KERNEL)?)),
+                    Err(e) => {
+                        // The port stays configured but nothing listens: say so.
+                        pr_warn!("cannot listen on port {}: {:?}\n", port, e);
+                        let mut c = KBox::new(self.config.read(|c| c.copied().unwrap_or_else(Config::empty)), GFP_KERNEL)?;
+                        c.port = 0;
+                        self.config.replace(Some(c));
+                        return Err(e);
+                    }
+                }
+            }
+        }
         Ok(())
     }
 
-    /// Frees the configuration (namespace exit).
+    /// Stops the running proxy, if any: resets its connections and waits for its work.
+    fn stop(&self) {
+        let rt = self.runtime.read(|h| h.map(|h| h.rt.clone()));
+        if let Some(rt) = rt {
+            rt.shutdown();
+            self.runtime.replace(None);
+            if let Some(s) = crate::SHARED.get() {
+                s.wq.flush();
+            }
+        }
+    }
+
+    /// Counts `s`.
+    pub(crate) fn count(&self, s: Stat) {
+        self.stats.inc(s as usize);
+    }
+
+    /// Counts relayed bytes.
+    pub(crate) fn add_bytes(&self, up: u64, down: u64) {
+        self.stats.add(Stat::BytesUp as usize, up);
+        self.stats.add(Stat::BytesDown as usize, down);
+    }
+
+    /// Stops the proxy and frees the configuration (namespace exit).
     pub(crate) fn exit(&self) {
+        self.stop();
         self.config.replace(None);
     }
 }
@@ -236,5 +303,10 @@ pub(crate) fn show_stats(w: &mut SeqWriter, net: &Net) {
         for (i, name) in STAT_NAMES.iter().enumerate() {
             let _ = writeln!(w, "{:<32}{}", name, data.proxy.stats.get(i));
         }
+        // Take a reference under RCU, ask outside it: `active` takes a mutex.
+        let rt = data.proxy.runtime.read(|h| h.map(|h| h.rt.clone()));
+        let (active, pending) = rt.map_or((0, 0), |rt| (rt.active(), rt.pending()));
+        let _ = writeln!(w, "{:<32}{}", "ProxyConnActive", active);
+        let _ = writeln!(w, "{:<32}{}", "ProxyPending", pending);
     }
 }

@@ -27,11 +27,15 @@ pub(crate) const CA_PRIV_SIZE: usize = size_of::<[u64; 13]>();
 /// A congestion-control algorithm.
 ///
 /// The TCP stack serialises the callbacks of one socket (socket lock, or the socket's
-/// softirq processing). They may run in softirq: they must not sleep.
+/// softirq processing). They may run in softirq: they must not sleep. `release` is also
+/// called on MPTCP connection sockets (`mptcp_ca_reset()`), which are not TCP sockets,
+/// with the private area zeroed: an implementation must do nothing for a zero `Priv`.
 pub(crate) trait CongestionOps: Sync + Sized + 'static {
     /// Per-socket state in `icsk_ca_priv`. The kernel zeroes that area when it assigns
-    /// the algorithm and before `init`, and may call `release` without `init`, so the
-    /// all-zero value must be the "nothing set up" state.
+    /// the algorithm, and may call `release` without `init`, so the all-zero value must be
+    /// the "nothing set up" state. It does not always zero it before `init`: a passive
+    /// child socket starts with a byte copy of its listener's area (zero in practice, as
+    /// `init` never runs on listeners), so `init` must overwrite, not release, what it finds.
     type Priv: Zeroable;
 
     /// The name selected by sysctl and `TCP_CONGESTION` (at most 15 bytes).
@@ -47,7 +51,12 @@ pub(crate) trait CongestionOps: Sync + Sized + 'static {
     fn undo_cwnd(sk: &TcpSock, p: &mut Self::Priv) -> u32;
     /// An ACK acknowledged `acked` packets outside loss recovery.
     fn cong_avoid(sk: &TcpSock, p: &mut Self::Priv, ack: u32, acked: u32);
+    /// The congestion state changed (`TCP_CA_*`), after the stack set the new window.
+    fn set_state(sk: &TcpSock, p: &mut Self::Priv, new_state: u8);
 }
+
+/// `TCP_CA_Loss`: a retransmission timeout; the window was just set to what is in flight.
+pub(crate) const CA_LOSS: u8 = bindings::tcp_ca_state_TCP_CA_Loss as u8;
 
 /// A registered congestion-control algorithm; unregisters on drop.
 ///
@@ -86,6 +95,7 @@ impl<T: CongestionOps> Registration<T> {
         ops.ssthresh = Some(ssthresh_callback::<T>);
         ops.undo_cwnd = Some(undo_cwnd_callback::<T>);
         ops.cong_avoid = Some(cong_avoid_callback::<T>);
+        ops.set_state = Some(set_state_callback::<T>);
         let ops = KBox::into_raw(KBox::new(ops, GFP_KERNEL)?);
         // SAFETY: `ops` is a valid, complete table that lives until `drop`.
         if let Err(e) = to_result(unsafe { bindings::tcp_register_congestion_control(ops) }) {
@@ -189,6 +199,15 @@ impl<T: Send + Sync> SharedPriv<T> {
         old
     }
 
+    /// Forgets whatever the area holds without releasing it: for `init`, where the area
+    /// may be a byte copy of another socket's (see [`CongestionOps::Priv`]) and never holds
+    /// a reference of this socket (the kernel releases before it initialises again).
+    pub(crate) fn reset(&mut self) {
+        self.shared = core::ptr::null();
+        self.slot = 0;
+        self.flags = 0;
+    }
+
     /// Gives up the held object.
     pub(crate) fn take(&mut self) -> Option<kernel::sync::Arc<T>> {
         let p = core::mem::replace(&mut self.shared, core::ptr::null());
@@ -200,4 +219,10 @@ impl<T: Send + Sync> SharedPriv<T> {
             Some(unsafe { kernel::sync::Arc::from_raw(p) })
         }
     }
+}
+
+unsafe extern "C" fn set_state_callback<T: CongestionOps>(sk: *mut bindings::sock, new_state: u8) {
+    // SAFETY: called by the TCP stack as `T`'s `set_state`.
+    let (sk, p) = unsafe { split::<T>(sk) };
+    T::set_state(sk, p, new_state)
 }

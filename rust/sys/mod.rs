@@ -11,11 +11,14 @@ pub(crate) mod global;
 pub(crate) mod netfilter;
 pub(crate) mod net;
 pub(crate) mod proc;
+pub(crate) mod socket;
 pub(crate) mod rcu;
 pub(crate) mod stats;
 pub(crate) mod sync;
 pub(crate) mod sysctl;
 pub(crate) mod tcp;
+pub(crate) mod time;
+pub(crate) mod workqueue;
 
 /// The module's version, also in `modinfo`.
 pub(crate) const VERSION: &str = "0.1.0";

@@ -161,3 +161,32 @@ impl Net {
         }
     }
 }
+
+/// A namespace remembered by an object that the namespace's pernet exit destroys (the
+/// proxy's runtime): valid for that object's whole life.
+///
+/// # Invariants
+///
+/// The pointer is to a live `struct net` for as long as any copy of this value is used:
+/// only the proxy runtime holds it, and the runtime is shut down (its sockets released,
+/// its work items flushed) in the namespace's pernet exit, before the namespace is freed.
+#[derive(Clone, Copy)]
+pub(crate) struct NetHandle(*mut bindings::net);
+
+// SAFETY: a namespace pointer may be used from any thread while the namespace lives.
+unsafe impl Send for NetHandle {}
+// SAFETY: see `Send`.
+unsafe impl Sync for NetHandle {}
+
+impl NetHandle {
+    /// Remembers `net` (see the type invariants for who may).
+    pub(crate) fn new(net: &Net) -> Self {
+        NetHandle(net.as_ptr())
+    }
+
+    /// The namespace.
+    pub(crate) fn get(&self) -> &Net {
+        // SAFETY: alive per the type invariants.
+        unsafe { Net::from_raw(self.0) }
+    }
+}

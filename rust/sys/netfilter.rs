@@ -110,9 +110,11 @@ impl Hooks {
         Ok(())
     }
 
-    /// Unregisters the hooks (waits for running ones); no-op for unregistered ones.
+    /// Unregisters the hooks and waits until none runs any more (the pernet data they
+    /// read is freed right after the namespace's exit); no-op for unregistered ones.
     pub(crate) fn unregister(&self, net: &Net) {
         let ops = self.0.get().cast::<bindings::nf_hook_ops>();
+        let mut any = false;
         for i in 0..NHOOKS {
             // SAFETY: the entries are plain data in our pernet block; a registered entry
             // has its `hook` set (see `register`).
@@ -120,8 +122,13 @@ impl Hooks {
                 if (*ops.add(i)).hook.is_some() {
                     bindings::nf_unregister_net_hook(net.as_ptr(), ops.add(i));
                     ops.add(i).write_bytes(0, 1);
+                    any = true;
                 }
             }
+        }
+        if any {
+            // SAFETY: process context (pernet exit); hooks run under RCU.
+            unsafe { bindings::synchronize_net() };
         }
     }
 }

@@ -19,6 +19,13 @@ impl<const N: usize> Counters<N> {
         }
     }
 
+    /// Adds `n` to counter `i` (out of range: ignored).
+    pub(crate) fn add(&self, i: usize, n: u64) {
+        if let Some(c) = self.0.get(i) {
+            c.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
     /// The value of counter `i` (0 when out of range).
     pub(crate) fn get(&self, i: usize) -> u64 {
         self.0.get(i).map_or(0, |c| c.load(Ordering::Relaxed))

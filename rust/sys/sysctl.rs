@@ -16,7 +16,7 @@ use kernel::str::CStr;
 use super::net::{Net, PernetData};
 
 /// Largest value, as text, that reads and writes handle.
-pub(crate) const MAX_TEXT: usize = 1024;
+pub(crate) const MAX_TEXT: usize = 512;
 
 /// A namespace's sysctl directory whose entries `T` implements.
 pub(crate) trait Sysctls: PernetData {

@@ -23,14 +23,16 @@ use super::net::Net;
 #[repr(transparent)]
 pub(crate) struct TcpSock(Opaque<bindings::sock>);
 
-/// Identifies one MPTCP connection (the address of its `struct mptcp_sock`).
+/// Identifies one MPTCP connection: the address of its `struct mptcp_sock` and its local
+/// token.
 ///
-/// Every subflow holds a reference on its MPTCP socket from the time `subflow->conn` is
-/// set until the subflow's ULP is released, which is after its congestion control is
-/// released: while a subflow's congestion control runs, the address cannot be reused by
-/// another connection.
+/// A subflow normally holds a reference on its MPTCP socket until after its congestion
+/// control is released, but not always: closing a listener with connections not yet
+/// accepted drops that reference first (`mptcp_subflow_drop_ctx()`), so an address alone
+/// could be reused by a new connection while an old subflow is still attached. Tokens
+/// are unique among live connections, so the pair tells them apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct ConnKey(usize);
+pub(crate) struct ConnKey(usize, u32);
 
 /// What a congestion-control algorithm needs to know about a subflow's MPTCP side.
 #[derive(Clone, Copy, Debug)]
@@ -41,8 +43,6 @@ pub(crate) struct Subflow {
     pub(crate) token: u32,
     /// The connection fell back to plain TCP.
     pub(crate) fallback: bool,
-    /// MPTCP marked the subflow stale: it cannot send or receive for now.
-    pub(crate) stale: bool,
 }
 
 impl TcpSock {
@@ -80,7 +80,12 @@ impl TcpSock {
     /// Smoothed RTT in microseconds (`srtt_us` holds 8 times that); 0 before a sample.
     pub(crate) fn srtt_us(&self) -> u32 {
         // SAFETY: valid `tcp_sock` per the type invariants.
-        unsafe { (*self.tp()).srtt_us >> 3 }
+        let srtt8 = unsafe { (*self.tp()).srtt_us };
+        if srtt8 == 0 {
+            0
+        } else {
+            (srtt8 >> 3).max(1)
+        }
     }
 
     /// The socket's cached TCP clock, microseconds (monotonic, refreshed per packet).
@@ -125,12 +130,12 @@ impl TcpSock {
         unsafe { bindings::tcp_reno_undo_cwnd(self.as_ptr()) }
     }
 
-    /// The socket is established (an MPTCP subflow that can carry data).
-    pub(crate) fn is_established(&self) -> bool {
+    /// The socket can send data: established, or the peer closed its side only.
+    pub(crate) fn can_send(&self) -> bool {
         // SAFETY: valid socket; `skc_state` is a byte written with WRITE_ONCE by the
         // stack and read here with a volatile (READ_ONCE-like) load.
-        let state = unsafe { read_volatile(addr_of!((*self.as_ptr()).__sk_common.skc_state)) };
-        state as u32 == bindings::TCP_ESTABLISHED
+        let state = unsafe { read_volatile(addr_of!((*self.as_ptr()).__sk_common.skc_state)) } as u32;
+        state == bindings::TCP_ESTABLISHED || state == bindings::TCP_CLOSE_WAIT
     }
 
     /// The network namespace of the socket.
@@ -159,8 +164,6 @@ impl TcpSock {
         if conn.is_null() {
             return None;
         }
-        // SAFETY: `ctx` is valid; the bitfield word is read as a whole, like C does.
-        let stale = unsafe { (*ctx).__bindgen_anon_1.__bindgen_anon_1.stale() } != 0;
         // CAST: `conn` is the `struct sock` at the start of a `struct mptcp_sock`.
         let msk = conn.cast::<bindings::mptcp_sock>();
         // SAFETY: the subflow holds a reference on `conn` (see `ConnKey`); `flags` is
@@ -169,10 +172,9 @@ impl TcpSock {
         // SAFETY: as above; the token is set before subflows exist.
         let token = unsafe { read_volatile(addr_of!((*msk).token)) };
         Some(Subflow {
-            conn: ConnKey(conn as usize),
+            conn: ConnKey(conn as usize, token),
             token,
             fallback: flags & (1 << bindings::MPTCP_FALLBACK_DONE) != 0,
-            stale,
         })
     }
 }

@@ -13,3 +13,6 @@ pub mod gate;
 
 #[path = "../../../rust/proxy/tag.rs"]
 pub mod tag;
+
+#[path = "../../../rust/proxy/pending.rs"]
+pub mod pending;

@@ -1,0 +1,346 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Kernel sockets (`sock_create_kern`), non-blocking, whose readiness callbacks wake an
+//! object shared with them.
+//!
+//! C headers: [`include/linux/net.h`](srctree/include/linux/net.h),
+//! [`include/net/sock.h`](srctree/include/net/sock.h)
+
+use core::ptr;
+use kernel::alloc::{flags::GFP_KERNEL, KBox};
+use kernel::bindings;
+use kernel::error::{code::*, to_result, Error, Result};
+use kernel::sync::{Arc, ArcBorrow};
+
+use super::net::Net;
+use crate::proxy::policy::Addr;
+
+/// Why a connection failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SockError {
+    Refused,
+    TimedOut,
+    Unreachable,
+    Reset,
+    Other,
+}
+
+impl SockError {
+    /// Classifies an error returned by a socket call (e.g. a `connect` that failed at once).
+    pub(crate) fn of(e: Error) -> SockError {
+        match (-e.to_errno()) as u32 {
+            bindings::ECONNREFUSED => SockError::Refused,
+            bindings::ETIMEDOUT => SockError::TimedOut,
+            bindings::EHOSTUNREACH | bindings::ENETUNREACH => SockError::Unreachable,
+            bindings::ECONNRESET => SockError::Reset,
+            _ => SockError::Other,
+        }
+    }
+}
+
+/// Protocols the module opens.
+#[derive(Clone, Copy)]
+pub(crate) enum Proto {
+    Tcp,
+    Mptcp,
+}
+
+/// An object that socket callbacks wake (e.g. by queueing a work item).
+pub(crate) trait Wake: Send + Sync + Sized {
+    /// Called from the socket's `sk_data_ready`, `sk_write_space` or `sk_state_change`,
+    /// in softirq or process context: must not sleep.
+    fn wake(this: ArcBorrow<'_, Self>);
+}
+
+/// An owned kernel socket; released (closed) on drop.
+///
+/// Readiness (data, write space, state changes, errors) is observed through an entry on
+/// the socket's wait queue, as `poll()`/epoll do, not by replacing the `sk_*` callbacks:
+/// MPTCP does not call `sk_write_space` (it wakes the wait queue), and callbacks and
+/// `sk_user_data` would be copied into every connection a listener accepts.
+///
+/// # Invariants
+///
+/// `sock` is a valid `struct socket` created by `sock_create_kern` or `kernel_accept`,
+/// owned by this value. `waiter`, when set, is on the socket's wait queue and holds one
+/// reference on its `W` (from `Arc::into_raw`).
+pub(crate) struct Socket<W: Wake> {
+    sock: *mut bindings::socket,
+    waiter: Option<KBox<Waiter<W>>>,
+}
+
+/// A wait-queue entry whose wake function wakes `owner`.
+#[repr(C)]
+struct Waiter<W: Wake> {
+    // First, so that the entry pointer the wake function gets is the `Waiter`'s.
+    entry: bindings::wait_queue_entry,
+    owner: *const W,
+}
+
+// SAFETY: the socket is owned; the kernel serialises operations on it with its own lock.
+unsafe impl<W: Wake> Send for Socket<W> {}
+// SAFETY: methods taking `&self` only call kernel socket functions, which lock.
+unsafe impl<W: Wake> Sync for Socket<W> {}
+
+fn sockaddr(addr: Addr, port: u16, as_v6: bool) -> (bindings::__kernel_sockaddr_storage, i32) {
+    let mut ss = bindings::__kernel_sockaddr_storage::default();
+    let p = ptr::addr_of_mut!(ss);
+    match (addr, as_v6) {
+        (Addr::V4(a), false) => {
+            let mut sin = bindings::sockaddr_in::default();
+            sin.sin_family = bindings::AF_INET as u16;
+            sin.sin_port = port.to_be();
+            sin.sin_addr.s_addr = u32::from_ne_bytes(a);
+            // SAFETY: `sockaddr_storage` is larger than `sockaddr_in` and suitably aligned.
+            unsafe { p.cast::<bindings::sockaddr_in>().write(sin) };
+            (ss, core::mem::size_of::<bindings::sockaddr_in>() as i32)
+        }
+        (a, _) => {
+            let b = match a {
+                Addr::V6(b) => b,
+                // IPv4-mapped IPv6 address for an IPv6 socket.
+                Addr::V4(v) => [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, v[0], v[1], v[2], v[3]],
+            };
+            let mut sin6 = bindings::sockaddr_in6::default();
+            sin6.sin6_family = bindings::AF_INET6 as u16;
+            sin6.sin6_port = port.to_be();
+            // SAFETY: `in6_addr` is the 16 address bytes in network order.
+            sin6.sin6_addr = unsafe { core::mem::transmute::<[u8; 16], bindings::in6_addr>(b) };
+            // SAFETY: `sockaddr_storage` is larger than `sockaddr_in6` and suitably aligned.
+            unsafe { p.cast::<bindings::sockaddr_in6>().write(sin6) };
+            (ss, core::mem::size_of::<bindings::sockaddr_in6>() as i32)
+        }
+    }
+}
+
+fn parse_sockaddr(ss: &bindings::__kernel_sockaddr_storage) -> Option<(Addr, u16)> {
+    let p = ptr::addr_of!(*ss);
+    // SAFETY: the family field starts every sockaddr; we read the structure it announces,
+    // which fits in the storage.
+    unsafe {
+        match (*p.cast::<bindings::sockaddr>()).sa_family as u32 {
+            bindings::AF_INET => {
+                let sin = p.cast::<bindings::sockaddr_in>().read();
+                Some((Addr::V4(sin.sin_addr.s_addr.to_ne_bytes()), u16::from_be(sin.sin_port)))
+            }
+            bindings::AF_INET6 => {
+                let sin6 = p.cast::<bindings::sockaddr_in6>().read();
+                let b = core::mem::transmute::<bindings::in6_addr, [u8; 16]>(sin6.sin6_addr);
+                Some((Addr::V6(b).unmapped(), u16::from_be(sin6.sin6_port)))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl<W: Wake> Socket<W> {
+    fn from_raw(sock: *mut bindings::socket) -> Self {
+        Socket { sock, waiter: None }
+    }
+
+    fn sk(&self) -> *mut bindings::sock {
+        // SAFETY: valid socket per the invariants; `sk` is set for its lifetime.
+        unsafe { (*self.sock).sk }
+    }
+
+    /// A new socket in `net`: IPv6 if `v6` (dual-stack for a listener), else IPv4.
+    pub(crate) fn new(net: &Net, v6: bool, proto: Proto) -> Result<Self> {
+        let family = if v6 { bindings::AF_INET6 } else { bindings::AF_INET } as i32;
+        let protocol = match proto {
+            Proto::Tcp => bindings::IPPROTO_TCP,
+            Proto::Mptcp => bindings::IPPROTO_MPTCP,
+        } as i32;
+        let mut sock = ptr::null_mut();
+        // SAFETY: valid namespace; `sock` receives the new socket.
+        to_result(unsafe {
+            bindings::sock_create_kern(net.as_ptr(), family, bindings::sock_type_SOCK_STREAM as i32, protocol, &mut sock)
+        })?;
+        Ok(Self::from_raw(sock))
+    }
+
+    /// Binds to the wildcard address and `port` and listens.
+    pub(crate) fn listen(&self, port: u16, backlog: i32) -> Result {
+        // SAFETY: valid socket.
+        unsafe { bindings::sock_set_reuseaddr((*self.sock).sk) };
+        let (mut ss, len) = sockaddr(Addr::V6([0; 16]), port, true);
+        // SAFETY: valid socket and address of `len` bytes.
+        to_result(unsafe { bindings::kernel_bind(self.sock, ptr::addr_of_mut!(ss).cast(), len) })?;
+        // SAFETY: valid, bound socket.
+        to_result(unsafe { bindings::kernel_listen(self.sock, backlog) })
+    }
+
+    /// Accepts a pending connection; `Ok(None)` when there is none.
+    pub(crate) fn accept<V: Wake>(&self) -> Result<Option<Socket<V>>> {
+        let mut new = ptr::null_mut();
+        // SAFETY: valid listening socket; `new` receives the accepted socket.
+        let r = unsafe { bindings::kernel_accept(self.sock, &mut new, bindings::O_NONBLOCK as i32) };
+        match r {
+            0 => Ok(Some(Socket::<V>::from_raw(new))),
+            e if e == EAGAIN.to_errno() => Ok(None),
+            e => Err(Error::from_errno(e)),
+        }
+    }
+
+    /// Starts a non-blocking connect; completion is signalled by the state callback.
+    pub(crate) fn connect(&self, addr: Addr, port: u16, v6: bool) -> Result {
+        let (mut ss, len) = sockaddr(addr, port, v6);
+        // SAFETY: valid socket and address of `len` bytes.
+        let r = unsafe { bindings::kernel_connect(self.sock, ptr::addr_of_mut!(ss).cast(), len, bindings::O_NONBLOCK as i32) };
+        if r == 0 || r == -(bindings::EINPROGRESS as i32) {
+            Ok(())
+        } else {
+            Err(Error::from_errno(r))
+        }
+    }
+
+    /// The peer's address (IPv4-mapped addresses as IPv4) and port.
+    pub(crate) fn peer(&self) -> Option<(Addr, u16)> {
+        let mut ss = bindings::__kernel_sockaddr_storage::default();
+        // SAFETY: valid socket; `ss` is large enough for any address.
+        let r = unsafe { bindings::kernel_getpeername(self.sock, ptr::addr_of_mut!(ss).cast()) };
+        if r < 0 {
+            return None;
+        }
+        parse_sockaddr(&ss)
+    }
+
+    /// Limits SYN retransmissions (how long a connect may take).
+    pub(crate) fn set_syn_retries(&self, n: i32) {
+        // SAFETY: valid TCP socket.
+        unsafe { bindings::tcp_sock_set_syncnt(self.sk(), n) };
+    }
+
+    /// Reads what is available without blocking: `Ok(0)` at end of stream, `EAGAIN` if
+    /// nothing yet.
+    pub(crate) fn recv(&self, buf: &mut [u8]) -> Result<usize> {
+        let mut msg = bindings::msghdr::default();
+        let mut iov = bindings::kvec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
+        // SAFETY: valid socket; `iov` describes `buf`, writable for its length.
+        let r = unsafe {
+            bindings::kernel_recvmsg(self.sock, &mut msg, &mut iov, 1, buf.len(), bindings::MSG_DONTWAIT as i32)
+        };
+        if r < 0 {
+            Err(Error::from_errno(r))
+        } else {
+            Ok(r as usize)
+        }
+    }
+
+    /// Writes what fits without blocking; `EAGAIN` if nothing fits.
+    pub(crate) fn send(&self, buf: &[u8]) -> Result<usize> {
+        let mut msg = bindings::msghdr::default();
+        msg.msg_flags = (bindings::MSG_DONTWAIT | bindings::MSG_NOSIGNAL) as u32;
+        let mut iov = bindings::kvec {
+            iov_base: buf.as_ptr() as *mut _,
+            iov_len: buf.len(),
+        };
+        // SAFETY: valid socket; `iov` describes `buf`, only read.
+        let r = unsafe { bindings::kernel_sendmsg(self.sock, &mut msg, &mut iov, 1, buf.len()) };
+        if r < 0 {
+            Err(Error::from_errno(r))
+        } else {
+            Ok(r as usize)
+        }
+    }
+
+    /// Sends FIN (DATA_FIN for MPTCP): no more data from us.
+    pub(crate) fn shutdown_write(&self) {
+        // SAFETY: valid socket.
+        unsafe { bindings::kernel_sock_shutdown(self.sock, bindings::sock_shutdown_cmd_SHUT_WR) };
+    }
+
+    /// Makes the coming release a reset instead of a graceful close.
+    pub(crate) fn set_abort_on_close(&self) {
+        // SAFETY: valid socket.
+        unsafe { bindings::sock_no_linger(self.sk()) };
+    }
+
+    /// The pending socket error, if any, and whether the connection is established.
+    pub(crate) fn status(&self) -> (Option<SockError>, bool) {
+        let sk = self.sk();
+        // SAFETY: valid socket; both fields are read with volatile (READ_ONCE-like) loads.
+        let (err, state) = unsafe {
+            (
+                ptr::read_volatile(ptr::addr_of!((*sk).sk_err)) as u32,
+                ptr::read_volatile(ptr::addr_of!((*sk).__sk_common.skc_state)) as u32,
+            )
+        };
+        let err = match err {
+            0 => None,
+            bindings::ECONNREFUSED => Some(SockError::Refused),
+            bindings::ETIMEDOUT => Some(SockError::TimedOut),
+            bindings::EHOSTUNREACH | bindings::ENETUNREACH => Some(SockError::Unreachable),
+            bindings::ECONNRESET => Some(SockError::Reset),
+            _ => Some(SockError::Other),
+        };
+        let established = state == bindings::TCP_ESTABLISHED || state == bindings::TCP_CLOSE_WAIT;
+        (err, established || (err.is_none() && state == bindings::TCP_CLOSE))
+            .0
+            .map_or((None, established), |e| (Some(e), false))
+    }
+
+    /// From now on, every wake-up of the socket (data, space, state, error) calls
+    /// `W::wake(owner)`.
+    pub(crate) fn hook(&mut self, owner: &Arc<W>) -> Result {
+        if self.waiter.is_some() {
+            return Ok(());
+        }
+        let mut entry = bindings::wait_queue_entry::default();
+        entry.func = Some(wake_function::<W>);
+        let mut w = KBox::new(
+            Waiter {
+                entry,
+                owner: Arc::into_raw(owner.clone()),
+            },
+            GFP_KERNEL,
+        )
+        .map_err(|_| ENOMEM)?;
+        // SAFETY: valid socket whose `wq` lives as long as it; the entry is initialised
+        // (`init_waitqueue_func_entry()`: flags 0, no private, our function) and stays at
+        // this address until `unhook` removes it.
+        unsafe {
+            bindings::add_wait_queue(ptr::addr_of_mut!((*self.sock).wq.wait), ptr::addr_of_mut!(w.entry))
+        };
+        self.waiter = Some(w);
+        Ok(())
+    }
+
+    /// Takes the entry off the wait queue and drops its reference.
+    fn unhook(&mut self) {
+        if let Some(mut w) = self.waiter.take() {
+            // SAFETY: the entry was added in `hook`; removing takes the wait-queue lock, so
+            // no wake function runs on it afterwards.
+            unsafe {
+                bindings::remove_wait_queue(ptr::addr_of_mut!((*self.sock).wq.wait), ptr::addr_of_mut!(w.entry))
+            };
+            // SAFETY: `owner` came from `Arc::into_raw` in `hook`.
+            drop(unsafe { Arc::from_raw(w.owner) });
+        }
+    }
+}
+
+impl<W: Wake> Drop for Socket<W> {
+    fn drop(&mut self) {
+        self.unhook();
+        // SAFETY: owned socket, released once.
+        unsafe { bindings::sock_release(self.sock) };
+    }
+}
+
+unsafe extern "C" fn wake_function<W: Wake>(
+    entry: *mut bindings::wait_queue_entry,
+    _mode: kernel::ffi::c_uint,
+    _flags: kernel::ffi::c_int,
+    _key: *mut kernel::ffi::c_void,
+) -> kernel::ffi::c_int {
+    // CAST: `entry` is the first field of a `repr(C)` `Waiter<W>`.
+    let w = entry.cast::<Waiter<W>>();
+    // SAFETY: the wait queue calls this with its lock held, for an entry `hook` added and
+    // `unhook` has not removed yet, so the `Waiter` and its reference on `owner` are alive.
+    unsafe { W::wake(ArcBorrow::from_raw((*w).owner)) };
+    // Not an exclusive waiter: never counts as the one woken.
+    0
+}

@@ -1,0 +1,11 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Monotonic time.
+
+use kernel::bindings;
+
+/// Milliseconds of a monotonic clock (any origin), usable in any context.
+pub(crate) fn now_ms() -> u64 {
+    // SAFETY: callable in any context, NMI included.
+    unsafe { bindings::ktime_get_mono_fast_ns() / 1_000_000 }
+}
