@@ -324,7 +324,7 @@ mp_proxy_topology() {
 	mp_shape "$MP_CLI" c2 "$cr" "$cd" && mp_shape "$MP_PRX" p2 "$cr" "$cd" || return 1
 	ip netns exec "$MP_PRX" sysctl -qw \
 		net.mptcp_proxy.allowed_clients="10.0.0.0/8 2001:db8::/32" \
-		net.mptcp_proxy.allowed_targets="10.0.3.0/24 10.0.9.0/24 2001:db8:3::/64" \
+		net.mptcp_proxy.allowed_targets="10.0.3.0/24 10.0.8.0/24 10.0.9.0/24 2001:db8:3::/64" \
 		net.mptcp_proxy.allowed_ports="1-65535" \
 		net.mptcp_proxy.port=$MP_PROXY_PORT || return 1
 	ip netns exec "$MP_CLI" sysctl -qw net.mptcp_proxy.client_ct_mark=$MP_PROXY_MARK || return 1
@@ -332,7 +332,7 @@ mp_proxy_topology() {
 table inet mptcp_proxy {
 	chain out {
 		type nat hook output priority -100;
-		meta l4proto tcp ip daddr { 10.0.3.0/24, 10.0.9.0/24 } ct mark set $MP_PROXY_MARK dnat ip to 10.0.0.1:$MP_PROXY_PORT
+		meta l4proto tcp ip daddr { 10.0.3.0/24, 10.0.8.0/24, 10.0.9.0/24 } ct mark set $MP_PROXY_MARK dnat ip to 10.0.0.1:$MP_PROXY_PORT
 		meta l4proto tcp ip6 daddr 2001:db8:3::/64 ct mark set $MP_PROXY_MARK dnat ip6 to [2001:db8::1]:$MP_PROXY_PORT
 	}
 }

@@ -8,8 +8,8 @@
 #     its peer, both client paths carried data.
 #  2. Mobility: wifi goes down mid-transfer, the transfer completes over cellular; wifi
 #     comes back and carries data again.
-#  3. A refused and an unreachable target: the client's connection is reset within a
-#     second, the counter says why.
+#  3. A refused, an unreachable and a silent target: the client's connection is reset
+#     within a second of the failure, the counter says why.
 #  4. Plain TCP from the client (MPTCP fallback) is proxied too; IPv6 client and target.
 #  5. Many concurrent connections opened, used and closed: none left afterwards.
 #  6. rmmod with connections in flight: they are reset, the module goes, no leak.
@@ -89,17 +89,22 @@ mp_check "mobility: download intact across wifi down and up" \
 mp_check "cellular carried the transfer while wifi was down ($cell_during bytes)" test $cell_during -ge 100000
 mp_check "wifi carried data again once back ($wifi_after bytes)" test $wifi_after -ge 100000
 
-# --- 3. refused and unreachable targets
+# --- 3. refused, unreachable and silent targets
+# The reset must follow the upstream failure within a second: at once for a refusal or
+# an unreachable route, after the connect timeout (connect_syn_retries=1: 1 + 2 s) for a
+# target that never answers.
 ip -n "$MP_PRX" route add unreachable 10.0.9.0/24
-for case in "refused 10.0.3.2 81 UpstreamRefused" "unreachable 10.0.9.9 80 UpstreamUnreachable"; do
+ip -n "$MP_PRX" route add blackhole 10.0.8.0/24
+for case in "refused 10.0.3.2 81 UpstreamRefused 0" "unreachable 10.0.9.9 80 UpstreamUnreachable 0" \
+	"silent 10.0.8.8 80 UpstreamTimeout 3000"; do
 	set -- $case
 	before=$(mp_proxy_stat "$MP_PRX" "$4")
 	start=$(date +%s%N)
-	out=$(ip netns exec "$MP_CLI" "$MP_XFER" -c "$2" -p "$3" -s 100 -T 10 2>&1)
+	out=$(ip netns exec "$MP_CLI" "$MP_XFER" -c "$2" -p "$3" -s 100 -T 20 2>&1)
 	ms=$(( ($(date +%s%N) - start) / 1000000 ))
 	after=$(mp_proxy_stat "$MP_PRX" "$4")
-	mp_check "$1 target: client reset in ${ms} ms ($out), Proxy$4 +1" \
-		eval '[ $ms -lt 1500 ] && [ "$after" = $((before + 1)) ] && echo "$out" | grep -qiE "reset|refused"'
+	mp_check "$1 target: client reset after ${ms} ms (failure at ~$5 ms; $out), Proxy$4 +1" \
+		eval '[ $ms -lt $(($5 + 1500)) ] && [ "$after" = $((before + 1)) ] && echo "$out" | grep -qiE "reset|refused"'
 done
 
 # --- 4. plain TCP client, IPv6

@@ -86,6 +86,8 @@ pub(crate) struct Config {
     client_ct_mark: u32,
     /// Most proxied connections at once.
     max_conns: u32,
+    /// SYN retransmissions of an upstream connect (its timeout).
+    syn_retries: u32,
     clients: TextList<Prefix, MAX_PREFIXES>,
     targets: TextList<Prefix, MAX_PREFIXES>,
     ports: TextList<PortRange, MAX_PORT_RANGES>,
@@ -97,6 +99,7 @@ impl Config {
             port: 0,
             client_ct_mark: 0,
             max_conns: 1024,
+            syn_retries: relay::UPSTREAM_SYN_RETRIES,
             clients: TextList::empty(),
             targets: TextList::empty(),
             ports: TextList::empty(),
@@ -119,13 +122,14 @@ pub(crate) struct RuntimeHandle {
 }
 
 /// The sysctls of `net.mptcp_proxy`, in `SYSCTL_NAMES` order.
-pub(crate) const SYSCTL_NAMES: [&CStr; 6] = [
+pub(crate) const SYSCTL_NAMES: [&CStr; 7] = [
     kernel::c_str!("port"),
     kernel::c_str!("allowed_clients"),
     kernel::c_str!("allowed_targets"),
     kernel::c_str!("allowed_ports"),
     kernel::c_str!("client_ct_mark"),
     kernel::c_str!("max_conns"),
+    kernel::c_str!("connect_syn_retries"),
 ];
 
 impl NetProxy {
@@ -200,6 +204,7 @@ impl NetProxy {
                 3 => w.write_str(c.ports.text()),
                 4 => write!(w, "{:#x}", c.client_ct_mark),
                 5 => write!(w, "{}", c.max_conns),
+                6 => write!(w, "{}", c.syn_retries),
                 _ => Err(fmt::Error),
             }
         })
@@ -224,15 +229,21 @@ impl NetProxy {
             5 => {
                 new.max_conns = parse_u32(text).filter(|&n| n >= 1 && n <= 1 << 20).ok_or(EINVAL)?;
             }
+            6 => new.syn_retries = parse_u32(text).filter(|&n| (1..=6).contains(&n)).ok_or(EINVAL)?,
             _ => return Err(EINVAL),
         }
-        let (port, max_conns) = (new.port, new.max_conns);
+        let (port, max_conns, syn_retries) = (new.port, new.max_conns as usize, new.syn_retries);
         let old_port = self.config.read(|c| c.map_or(0, |c| c.port));
         self.config.replace(Some(new));
+        // Limits apply to a running proxy at once.
+        let rt = self.runtime.read(|h| h.map(|h| h.rt.clone()));
+        if let Some(rt) = rt {
+            rt.set_limits(max_conns, syn_retries);
+        }
         if idx == 0 && port != old_port {
             self.stop();
             if port != 0 {
-                match relay::Runtime::start(net, port, max_conns as usize) {
+                match relay::Runtime::start(net, port, max_conns, syn_retries) {
                     Ok(rt) => self.runtime.replace(Some(KBox::new(RuntimeHandle { rt }, GFP_KERNEL)?)),
                     Err(e) => {
                         // The port stays configured but nothing listens: say so.

@@ -20,7 +20,7 @@
 //! by the connection's work item); `Runtime::pending` (a BH spinlock, also taken by the
 //! gate in softirq) is never held with another lock.
 
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use kernel::prelude::*;
 use kernel::sync::{new_mutex, Arc, ArcBorrow, Mutex};
 use kernel::rbtree::RBTree;
@@ -40,8 +40,9 @@ pub(crate) const BUF: usize = 16 * 1024;
 pub(crate) const PENDING: usize = 1024;
 /// How long a pending target waits for its connection to be accepted, ms.
 pub(crate) const PENDING_MS: u64 = 30_000;
-/// Upstream SYN retransmissions: about 3 s (1 + 2) before a connect fails.
-pub(crate) const UPSTREAM_SYN_RETRIES: i32 = 1;
+/// Default upstream SYN retransmissions (`net.mptcp_proxy.connect_syn_retries`): one,
+/// so a connect to a silent target fails after about 3 s (1 s + 2 s).
+pub(crate) const UPSTREAM_SYN_RETRIES: u32 = 1;
 /// Most work done by one run of a connection's work item before it yields.
 const ROUNDS: usize = 16;
 
@@ -69,8 +70,8 @@ fn queue() -> Option<&'static kernel::workqueue::Queue> {
 #[pin_data]
 pub(crate) struct Runtime {
     net: NetHandle,
-    port: u16,
-    max_conns: usize,
+    max_conns: AtomicUsize,
+    syn_retries: AtomicU32,
     closing: AtomicBool,
     #[pin]
     accept_work: Work<Runtime>,
@@ -111,14 +112,14 @@ impl WorkItem for Runtime {
 
 impl Runtime {
     /// Starts the proxy on `port` in `net`: the listener and an empty table.
-    pub(crate) fn start(net: &Net, port: u16, max_conns: usize) -> Result<Arc<Runtime>> {
+    pub(crate) fn start(net: &Net, port: u16, max_conns: usize, syn_retries: u32) -> Result<Arc<Runtime>> {
         // On the heap: far too large for a kernel stack.
         let slots = KVec::from_elem(None, PENDING, GFP_KERNEL)?;
         let rt = Arc::pin_init(
             pin_init!(Runtime {
                 net: NetHandle::new(net),
-                port,
-                max_conns,
+                max_conns: AtomicUsize::new(max_conns),
+                syn_retries: AtomicU32::new(syn_retries),
                 closing: AtomicBool::new(false),
                 accept_work <- new_work!("mptcp_proxy_accept"),
                 listener <- new_mutex!(None, "mptcp_proxy_listener"),
@@ -132,6 +133,12 @@ impl Runtime {
         sock.hook(&rt)?;
         *rt.listener.lock() = Some(sock);
         Ok(rt)
+    }
+
+    /// New limits from the configuration (apply to connections accepted from now on).
+    pub(crate) fn set_limits(&self, max_conns: usize, syn_retries: u32) {
+        self.max_conns.store(max_conns, Ordering::Relaxed);
+        self.syn_retries.store(syn_retries, Ordering::Relaxed);
     }
 
     /// The gate let a SYN through: remember its target.
@@ -182,7 +189,7 @@ impl Runtime {
         };
         {
             let mut conns = self.conns.lock();
-            if self.closing.load(Ordering::Acquire) || conns.count >= self.max_conns {
+            if self.closing.load(Ordering::Acquire) || conns.count >= self.max_conns.load(Ordering::Relaxed) {
                 drop(conns);
                 if !self.closing.load(Ordering::Acquire) {
                     stat(net, Stat::RefusedTooMany);
@@ -332,7 +339,7 @@ impl Conn {
             Ok(s) => s,
             Err(e) => return Err((Some(client), e)),
         };
-        upstream.set_syn_retries(UPSTREAM_SYN_RETRIES);
+        upstream.set_syn_retries(rt.syn_retries.load(Ordering::Relaxed) as i32);
         let (c2s, s2c) = match (Dir::new(), Dir::new()) {
             (Ok(a), Ok(b)) => (a, b),
             _ => return Err((Some(client), ENOMEM)),

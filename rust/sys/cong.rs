@@ -126,10 +126,10 @@ impl<T: CongestionOps> Drop for Registration<T> {
 unsafe fn split<'a, T: CongestionOps>(sk: *mut bindings::sock) -> (&'a TcpSock, &'a mut T::Priv) {
     // CAST: a TCP socket's `sock` starts its `inet_connection_sock`.
     let icsk = sk.cast::<bindings::inet_connection_sock>();
-    // SAFETY: `icsk_ca_priv` is part of the socket, large and aligned enough for `T::Priv`
-    // (checked in `register`), zeroed by the kernel before first use (a valid `T::Priv`
-    // as it is `Zeroable`), and only touched by `T`'s callbacks, which the stack
-    // serialises; `TcpSock`'s methods never touch it.
+    // `icsk_ca_priv` is part of the socket, large and aligned enough for `T::Priv`
+    // (checked in `register`), zeroed by the kernel before first use (a valid `T::Priv`,
+    // which is `Zeroable`), only touched by `T`'s callbacks, which the stack serialises.
+    // SAFETY: as above; `TcpSock`'s methods never touch that area.
     unsafe {
         let p = addr_of_mut!((*icsk).icsk_ca_priv).cast::<T::Priv>();
         (TcpSock::from_raw(sk), &mut *p)

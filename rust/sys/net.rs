@@ -47,16 +47,13 @@ impl Net {
         if id == 0 {
             return None;
         }
-        // SAFETY: RCU read lock around net_generic(), which dereferences `net->gen`.
-        unsafe { bindings::rcu_read_lock() };
-        // SAFETY: valid `net`; `id` was assigned by `register_pernet_subsys()`.
+        // SAFETY: valid `net`; `id` was assigned by `register_pernet_subsys()`;
+        // net_generic() takes the RCU read lock it needs itself.
         let p = unsafe { bindings::net_generic(self.as_ptr(), id) };
-        // SAFETY: matches the lock above.
-        unsafe { bindings::rcu_read_unlock() };
-        // SAFETY: the block at `id` was allocated (zeroed, `size_of::<T>()` bytes, which is
-        // valid for `T: Zeroable`) when the namespace was set up for our pernet operations,
-        // and is freed only when the namespace dies, after `&self`'s lifetime; there is only
-        // one pernet registration per module (see `NET_ID`), always of the same `T`.
+        // The block at `id` was allocated zeroed, `size_of::<T>()` bytes (valid for `T:
+        // Zeroable`), when the namespace was set up, and is freed when it dies, after
+        // `&self`'s lifetime; one pernet registration per module, always of the same `T`.
+        // SAFETY: as above.
         unsafe { p.cast::<T>().as_ref() }
     }
 }

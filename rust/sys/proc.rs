@@ -51,10 +51,10 @@ pub(crate) fn remove(net: &Net, name: &'static CStr) {
 }
 
 unsafe extern "C" fn show_callback(seq: *mut bindings::seq_file, _v: *mut kernel::ffi::c_void) -> kernel::ffi::c_int {
-    // SAFETY: `seq` is the live seq_file of a file opened with `single_open_net`, whose
-    // `private` is the namespace (what `seq_file_single_net()` returns with CONFIG_NET_NS),
-    // held by the open file; `file->f_inode->i_private` is the entry's data
-    // (`pde_data()`), set in `create` to a `ShowFn`.
+    // `seq` is the live seq_file of a file opened with `single_open_net`: its `private` is
+    // the namespace (`seq_file_single_net()` with CONFIG_NET_NS), held by the open file.
+    // SAFETY: as above; `file->f_inode->i_private` is the entry's data (`pde_data()`),
+    // set in `create` to a `ShowFn`.
     let (net, show) = unsafe {
         let net = Net::from_raw((*seq).private.cast());
         let data = (*(*(*seq).file).f_inode).i_private;
