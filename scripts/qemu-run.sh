@@ -8,7 +8,8 @@
 #                       -- COMMAND...
 #
 # The command runs under bash in /selftests. The guest console is streamed to stdout.
-# Files the guest writes to /out are copied to --out DIR. A guest that does not finish
+# Files the guest writes to /out are copied to --out DIR. If MPTCP_PROXY_EXTRA_DIR names a
+# directory, its contents are copied to /extra in the guest. A guest that does not finish
 # within --timeout is killed with a message and status 124. QEMU uses TCG unless a probe
 # shows that KVM really works on this machine (MPTCP_PROXY_ACCEL=tcg|kvm overrides).
 set -euo pipefail
@@ -49,16 +50,17 @@ copy_bin() {
 	done
 }
 # busybox provides the small tools; bash and iproute2/nftables come from the host,
-# called through PATH, so busybox's own ip/tc applets are never linked in.
+# called through PATH, so busybox's own ip/tc applets are never linked in. GNU timeout
+# (first in PATH) too: busybox's execs its own ip applet for `timeout N ip netns exec`.
 cp /bin/busybox "$root/bin/busybox"
 for a in cat cp cut dd df dmesg echo env expr false find free head hexdump \
 	kill killall ln ls md5sum mkdir mktemp mount mv nproc od \
 	pgrep pidof printf ps readlink rm seq sh sha256sum sleep sort stat \
 	sync sysctl tail tar tee test timeout touch tr true uname uniq usleep wc xargs \
-	yes base64 gzip awk reboot basename dirname time id stty; do
+	yes base64 gzip awk reboot basename dirname time id stty cmp du ping; do
 	ln -sf busybox "$root/bin/$a"
 done
-for b in /bin/bash /bin/sed /bin/grep /bin/date /sbin/modinfo /sbin/insmod /sbin/rmmod /sbin/lsmod /sbin/ip /sbin/tc /bin/ss /bin/nstat /usr/sbin/nft /usr/sbin/ethtool; do
+for b in /bin/bash /bin/sed /bin/grep /bin/date /usr/bin/timeout /sbin/modinfo /sbin/insmod /sbin/rmmod /sbin/lsmod /sbin/ip /sbin/tc /bin/ss /bin/nstat /usr/sbin/nft /usr/sbin/ethtool; do
 	copy_bin "$b"
 done
 mkdir -p "$root/usr/lib/x86_64-linux-gnu/tc"
@@ -73,6 +75,10 @@ cp "$KO" "$root/lib/modules/"
 cp -r "$TOP"/selftests/. "$root/selftests/"
 cp "$TOP/scripts/guest/init" "$root/init"
 mkdir -p "$root/guest" && cp "$TOP"/scripts/guest/*.sh "$root/guest/"
+if [ -n "${MPTCP_PROXY_EXTRA_DIR:-}" ]; then
+	[ -d "$MPTCP_PROXY_EXTRA_DIR" ] || die "MPTCP_PROXY_EXTRA_DIR=$MPTCP_PROXY_EXTRA_DIR is not a directory"
+	mkdir -p "$root/extra" && cp -r "$MPTCP_PROXY_EXTRA_DIR"/. "$root/extra/"
+fi
 printf '%q ' "$@" > "$root/cmd"; echo >> "$root/cmd"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/initramfs.gz"
 
@@ -101,7 +107,7 @@ set +e
 timeout --foreground -k 5 "$timeout" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" \
 	-smp "$cpus" -m "$mem" -kernel "$KIMG" -initrd "$work/initramfs.gz" \
 	-display none -no-reboot -serial stdio -monitor none \
-	-append "console=ttyS0 panic=-1 oops=panic panic_on_warn=0 loglevel=4 rdinit=/init" \
+	-append "console=ttyS0 panic=-1 oops=panic panic_on_warn=0 loglevel=4 rdinit=/init ${MPTCP_PROXY_APPEND:-}" \
 	< /dev/null 2>&1 | tr -d '\r' | tee "$console" |
 	sed -u '/^MPTCP_PROXY_OUT_BEGIN$/,/^MPTCP_PROXY_OUT_END$/d'
 qrc=${PIPESTATUS[0]}
