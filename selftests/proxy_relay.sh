@@ -104,8 +104,9 @@ for case in "refused 10.0.3.2 81 UpstreamRefused 0" "unreachable 10.0.9.9 80 Ups
 	out=$(ip netns exec "$MP_CLI" "$MP_XFER" -c "$2" -p "$3" -s 100 -T 20 2>&1)
 	ms=$(( ($(date +%s%N) - start) / 1000000 ))
 	after=$(mp_proxy_stat "$MP_PRX" "$4")
-	mp_check "$1 target: client reset after ${ms} ms (failure at ~$5 ms; $out), Proxy$4 +1" \
-		eval '[ $ms -lt $(($5 + 1500)) ] && [ "$after" = $((before + 1)) ] && echo "$out" | grep -qiE "reset|refused"'
+	limit=$(($5 + 1500))
+	mp_check "$1 target: client reset after ${ms} ms (failure at ~$5 ms; $out), Proxy$4 $before -> $after" \
+		eval '[ $ms -lt $limit ] && [ "$after" = $((before + 1)) ] && echo "$out" | grep -qiE "reset|refused"'
 done
 
 # --- 4. plain TCP client, IPv6
