@@ -100,6 +100,14 @@ if [ -z "$accel" ]; then
 	fi
 fi
 if [ "$accel" = kvm ]; then cpu=host; else cpu=max; fi
+# One guest at a time: two guests on a small host starve each other, and the timing and
+# throughput tests then measure the host, not the code.
+mkdir -p "$CACHE"
+exec 9> "$CACHE/qemu.lock"
+if ! flock -n 9; then
+	log "another guest is running; waiting for it to finish"
+	flock 9
+fi
 log "qemu: accel=$accel cpus=$cpus mem=${mem}M timeout=${timeout}s"
 
 console="$work/console.log"
