@@ -6,7 +6,8 @@
 # proxy-target option. Each SYN is counted as tagged on the client and accepted by the
 # proxy's gate (so the option and the rewritten checksums are right), for MPTCP and
 # plain TCP, IPv4 and IPv6 (where the SYN loses its timestamps to make room); a
-# connection DNATed without the mark is not tagged, and the proxy refuses it.
+# connection DNATed without the mark is not tagged, and the proxy refuses it. A
+# retransmitted SYN is tagged again; SYN cookies on the proxy change nothing.
 . "$(dirname "$0")/lib.sh"
 
 mp_init
@@ -45,6 +46,39 @@ n0=$(mp_proxy_stat "$MP_PRX" RefusedNoTarget) t0=$(mp_proxy_stat "$MP_CLI" Clien
 out=$(ip netns exec "$MP_CLI" "$MP_XFER" -c 198.51.100.7 -p 80 -s 1000 -T 5 2>&1)
 mp_check "unmarked DNAT: not tagged, refused by the gate ($out)" \
 	test "$(mp_proxy_stat "$MP_PRX" RefusedNoTarget)" = $((n0 + 1)) -a "$(mp_proxy_stat "$MP_CLI" ClientTagged)" = "$t0"
+
+# A retransmitted SYN carries the option too: the proxy drops the first SYN of the next
+# connection, the client's retransmission is tagged again and accepted.
+ip netns exec "$MP_PRX" nft -f - <<EOF2
+table inet droponce {
+	chain in {
+		type filter hook input priority -10;
+		tcp dport $MP_PROXY_PORT tcp flags syn / syn,ack limit rate over 1/minute burst 1 packets accept
+		tcp dport $MP_PROXY_PORT tcp flags syn / syn,ack counter drop
+	}
+}
+EOF2
+t0=$(mp_proxy_stat "$MP_CLI" ClientTagged) a0=$(mp_proxy_stat "$MP_PRX" SynAccepted)
+mp_bg "$MP_TMP/srv2" ip netns exec "$MP_SRV" "$MP_XFER" -l -m tcp -p 80 -s 1000 -T 30
+mp_wait_listen "$MP_SRV" 80
+out=$(ip netns exec "$MP_CLI" "$MP_XFER" -c 10.0.3.2 -p 80 -s 1000 -T 20 2>&1)
+wait "$MP_LAST_PID"
+t1=$(mp_proxy_stat "$MP_CLI" ClientTagged) a1=$(mp_proxy_stat "$MP_PRX" SynAccepted)
+mp_check "first SYN dropped: the retransmission was tagged too and accepted (tagged $t0 -> $t1, accepted $a0 -> $a1)" \
+	eval '[ "$(mp_field "$out" recv)" = 1000 ] && [ $t1 -ge $((t0 + 2)) ] && [ $a1 = $((a0 + 1)) ]'
+ip netns exec "$MP_PRX" nft delete table inet droponce
+
+# SYN cookies on the proxy: the gate keeps no per-SYN state and the target is found by
+# the client's address and port, so proxied connections still work.
+ip netns exec "$MP_PRX" sysctl -qw net.ipv4.tcp_syncookies=2
+mp_bg "$MP_TMP/srv3" ip netns exec "$MP_SRV" "$MP_XFER" -l -m tcp -p 80 -s 200000 -S 4 -T 30
+mp_wait_listen "$MP_SRV" 80
+out=$(ip netns exec "$MP_CLI" "$MP_XFER" -c 10.0.3.2 -p 80 -s 300000 -S 5 -T 20 2>&1)
+wait "$MP_LAST_PID"
+srv=$(grep '^sent=' "$MP_TMP/srv3")
+cookies=$(mp_counter "$MP_PRX" TcpExtSyncookiesSent)
+mp_check "with SYN cookies always on ($cookies sent), a proxied transfer works" \
+	eval 'mp_same_stream "$out" "$srv" && [ "$cookies" -ge 1 ]'
 
 mp_cleanup
 mp_check "module unloads" mp_module_unload
