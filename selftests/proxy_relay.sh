@@ -12,7 +12,9 @@
 #     within a second of the failure, the counter says why.
 #  4. Plain TCP from the client (MPTCP fallback) is proxied too; IPv6 client and target.
 #  5. Many concurrent connections opened, used and closed: none left afterwards.
-#  6. rmmod with connections in flight: they are reset, the module goes, no leak.
+#  6. Idle timeout: a connection with nothing to relay is reset on both sides after
+#     net.mptcp_proxy.idle_timeout; a longer transfer that keeps moving is not.
+#  7. rmmod with connections in flight: they are reset, the module goes, no leak.
 . "$(dirname "$0")/lib.sh"
 
 SIZE=$((32 * 1024 * 1024))
@@ -144,7 +146,41 @@ left=$(ip netns exec "$MP_PRX" ss -Htn state established | wc -l)
 mp_check "afterwards no proxied connection is left (active $active, established sockets $left)" \
 	test "$active" = 0 -a "$left" = 0
 
-# --- 6. rmmod with connections in flight
+# --- 6. idle timeout
+sc() { ip netns exec "$MP_PRX" sysctl -q "$@"; }
+mp_check "idle_timeout defaults to 600 s" eval '[ "$(sc -n net.mptcp_proxy.idle_timeout)" = 600 ]'
+mp_check "idle_timeout refuses 86400 and junk, keeps its value" \
+	eval '! sc -w net.mptcp_proxy.idle_timeout=86400 2>/dev/null && ! sc -w net.mptcp_proxy.idle_timeout=2s 2>/dev/null && [ "$(sc -n net.mptcp_proxy.idle_timeout)" = 600 ]'
+sc -w net.mptcp_proxy.idle_timeout=2
+# Both ends silent: neither sends, each waits for the other's EOF. The proxy resets both
+# between 2 s (the timeout) and 3 s (plus one scan period of 1 s) after the handshake.
+before=$(mp_proxy_stat "$MP_PRX" ConnIdleTimeout)
+mp_bg "$MP_TMP/idle.srv" ip netns exec "$MP_SRV" "$MP_XFER" -l -m tcp -p 80 -T 30
+srv_pid=$MP_LAST_PID
+mp_wait_listen "$MP_SRV" 80
+start=$(date +%s%N)
+out=$(ip netns exec "$MP_CLI" "$MP_XFER" -c 10.0.3.2 -p 80 -T 30 2>&1)
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+wait $srv_pid
+srv_out=$(cat "$MP_TMP/idle.srv")
+after=$(mp_proxy_stat "$MP_PRX" ConnIdleTimeout)
+mp_info "client: $out; server: $srv_out"
+mp_check "idle connection reset after ${ms} ms (timeout 2 s, scan every 1 s), ProxyConnIdleTimeout $before -> $after" \
+	eval '[ $ms -ge 1900 -a $ms -lt 4500 ] && [ "$after" = $((before + 1)) ]'
+mp_check "both ends saw the reset" \
+	eval 'echo "$out" | grep -qi reset && echo "$srv_out" | grep -qi reset'
+# A transfer that keeps moving for 6 s, three times the timeout, is not cut.
+xfer_pair busy -p 80 -t 6 -S 10 -T 30 -- -c 10.0.3.2 -p 80 -t 6 -S 11 -T 30
+cli=$(grep '^sent=' "$MP_TMP/busy.cli") srv=$(grep '^sent=' "$MP_TMP/busy.srv")
+mp_info "busy client: $cli"
+mp_check "a 6 s transfer with idle_timeout 2 s completes intact" \
+	eval 'mp_same_stream "$cli" "$srv" && [ "$(mp_proxy_stat "$MP_PRX" ConnIdleTimeout)" = $after ]'
+sc -w net.mptcp_proxy.idle_timeout=0
+mp_check "idle_timeout 0 turns it off" eval '[ "$(sc -n net.mptcp_proxy.idle_timeout)" = 0 ]'
+# Unload below with the scan timer armed (a 30 s timeout: one scan every 3.75 s).
+sc -w net.mptcp_proxy.idle_timeout=30
+
+# --- 7. rmmod with connections in flight
 mp_bg "$MP_TMP/rm.srv" ip netns exec "$MP_SRV" "$MP_XFER" -l -m tcp -p 80 -n 4 -t 20 -T 60
 mp_wait_listen "$MP_SRV" 80
 for i in 1 2 3 4; do

@@ -99,6 +99,7 @@ pub enum Stat {
     ConnAccepted,
     ConnClosed,
     ConnReset,
+    ConnIdleTimeout,
     UpstreamRefused,
     UpstreamTimeout,
     UpstreamUnreachable,
@@ -108,7 +109,7 @@ pub enum Stat {
 }
 
 /// Number of [`Stat`] counters.
-pub const NSTATS: usize = 30;
+pub const NSTATS: usize = 31;
 
 /// Counter names, indexed by [`Stat`].
 pub const STAT_NAMES: [&str; NSTATS] = [
@@ -136,6 +137,7 @@ pub const STAT_NAMES: [&str; NSTATS] = [
     "ProxyConnAccepted",
     "ProxyConnClosed",
     "ProxyConnReset",
+    "ProxyConnIdleTimeout",
     "ProxyUpstreamRefused",
     "ProxyUpstreamTimeout",
     "ProxyUpstreamUnreachable",

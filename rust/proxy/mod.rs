@@ -88,18 +88,29 @@ pub(crate) struct Config {
     max_conns: u32,
     /// SYN retransmissions of an upstream connect (its timeout).
     syn_retries: u32,
+    /// Idle timeout, seconds; 0: none.
+    idle_s: u32,
     clients: TextList<Prefix, MAX_PREFIXES>,
     targets: TextList<Prefix, MAX_PREFIXES>,
     ports: TextList<PortRange, MAX_PORT_RANGES>,
 }
 
 impl Config {
+    fn limits(&self) -> relay::Limits {
+        relay::Limits {
+            max_conns: self.max_conns as usize,
+            syn_retries: self.syn_retries,
+            idle_ms: self.idle_s as u64 * 1000,
+        }
+    }
+
     fn empty() -> Self {
         Config {
             port: 0,
             client_ct_mark: 0,
             max_conns: 1024,
             syn_retries: relay::UPSTREAM_SYN_RETRIES,
+            idle_s: relay::IDLE_TIMEOUT_S,
             clients: TextList::empty(),
             targets: TextList::empty(),
             ports: TextList::empty(),
@@ -122,7 +133,7 @@ pub(crate) struct RuntimeHandle {
 }
 
 /// The sysctls of `net.mptcp_proxy`, in `SYSCTL_NAMES` order.
-pub(crate) const SYSCTL_NAMES: [&CStr; 7] = [
+pub(crate) const SYSCTL_NAMES: [&CStr; 8] = [
     kernel::c_str!("port"),
     kernel::c_str!("allowed_clients"),
     kernel::c_str!("allowed_targets"),
@@ -130,6 +141,7 @@ pub(crate) const SYSCTL_NAMES: [&CStr; 7] = [
     kernel::c_str!("client_ct_mark"),
     kernel::c_str!("max_conns"),
     kernel::c_str!("connect_syn_retries"),
+    kernel::c_str!("idle_timeout"),
 ];
 
 impl NetProxy {
@@ -205,6 +217,7 @@ impl NetProxy {
                 4 => write!(w, "{:#x}", c.client_ct_mark),
                 5 => write!(w, "{}", c.max_conns),
                 6 => write!(w, "{}", c.syn_retries),
+                7 => write!(w, "{}", c.idle_s),
                 _ => Err(fmt::Error),
             }
         })
@@ -230,20 +243,22 @@ impl NetProxy {
                 new.max_conns = parse_u32(text).filter(|&n| n >= 1 && n <= 1 << 20).ok_or(EINVAL)?;
             }
             6 => new.syn_retries = parse_u32(text).filter(|&n| (1..=6).contains(&n)).ok_or(EINVAL)?,
+            // Below a day, like the kernel's other timeouts in seconds.
+            7 => new.idle_s = parse_u32(text).filter(|&n| n < 86_400).ok_or(EINVAL)?,
             _ => return Err(EINVAL),
         }
-        let (port, max_conns, syn_retries) = (new.port, new.max_conns as usize, new.syn_retries);
+        let (port, limits) = (new.port, new.limits());
         let old_port = self.config.read(|c| c.map_or(0, |c| c.port));
         self.config.replace(Some(new));
         // Limits apply to a running proxy at once.
         let rt = self.runtime.read(|h| h.map(|h| h.rt.clone()));
         if let Some(rt) = rt {
-            rt.set_limits(max_conns, syn_retries);
+            rt.set_limits(limits);
         }
         if idx == 0 && port != old_port {
             self.stop();
             if port != 0 {
-                match relay::Runtime::start(net, port, max_conns, syn_retries) {
+                match relay::Runtime::start(net, port, limits) {
                     Ok(rt) => self.runtime.replace(Some(KBox::new(RuntimeHandle { rt }, GFP_KERNEL)?)),
                     Err(e) => {
                         // The port stays configured but nothing listens: say so.

@@ -16,11 +16,17 @@
 //! side becomes `shutdown(SHUT_WR)` on the other once the buffer is drained; an error or
 //! a reset on either side aborts both (the other side gets a reset).
 //!
+//! A connection with no progress in either direction for the namespace's idle timeout
+//! is reset on both sides. A timer per runtime queues a scan of the connections' last
+//! activity every [`scan_period_ms`] (an eighth of the timeout, 1 s to 60 s), so a
+//! connection goes between one timeout and one timeout plus a period after its last
+//! byte.
+//!
 //! Locks: `Runtime::conns` (a mutex, process context) then `Conn::inner` (a mutex, held
 //! by the connection's work item); `Runtime::pending` (a BH spinlock, also taken by the
 //! gate in softirq) is never held with another lock.
 
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use kernel::prelude::*;
 use kernel::sync::{new_mutex, Arc, ArcBorrow, Mutex};
 use kernel::rbtree::RBTree;
@@ -33,6 +39,8 @@ use super::policy::Addr;
 use crate::sys::net::{Net, NetHandle};
 use crate::sys::socket::{Proto, SockError, Socket, Wake};
 use crate::sys::sync::{new_spinlock_bh, SpinLockBh};
+use crate::sys::time::now_ms;
+use crate::sys::timer::{Fire, Timer};
 
 /// Bytes buffered per direction of a connection.
 pub(crate) const BUF: usize = 16 * 1024;
@@ -43,6 +51,8 @@ pub(crate) const PENDING_MS: u64 = 30_000;
 /// Default upstream SYN retransmissions (`net.mptcp_proxy.connect_syn_retries`): one,
 /// so a connect to a silent target fails after about 3 s (1 s + 2 s).
 pub(crate) const UPSTREAM_SYN_RETRIES: u32 = 1;
+/// Default idle timeout (`net.mptcp_proxy.idle_timeout`), seconds.
+pub(crate) const IDLE_TIMEOUT_S: u32 = 600;
 /// Most work done by one run of a connection's work item before it yields.
 const ROUNDS: usize = 16;
 
@@ -66,15 +76,35 @@ fn queue() -> Option<&'static kernel::workqueue::Queue> {
     crate::SHARED.get().map(|s| s.wq.queue())
 }
 
+/// How often connections are checked for the idle timeout `idle_ms` (not 0).
+pub(crate) fn scan_period_ms(idle_ms: u64) -> u32 {
+    (idle_ms / 8).clamp(1000, 60_000) as u32
+}
+
+/// The limits a runtime applies, from the namespace's configuration.
+#[derive(Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) max_conns: usize,
+    pub(crate) syn_retries: u32,
+    /// Idle timeout in ms; 0: none.
+    pub(crate) idle_ms: u64,
+}
+
 /// The proxy of one namespace while its port is set.
 #[pin_data]
 pub(crate) struct Runtime {
     net: NetHandle,
     max_conns: AtomicUsize,
     syn_retries: AtomicU32,
+    idle_ms: AtomicU64,
     closing: AtomicBool,
     #[pin]
     accept_work: Work<Runtime>,
+    /// The idle scan, queued by `tick`.
+    #[pin]
+    scan_work: Work<Runtime, 1>,
+    #[pin]
+    tick: Timer<Runtime>,
     #[pin]
     listener: Mutex<Option<Socket<Runtime>>>,
     #[pin]
@@ -92,12 +122,13 @@ struct Conns {
 
 impl_has_work! {
     impl HasWork<Runtime> for Runtime { self.accept_work }
+    impl HasWork<Runtime, 1> for Runtime { self.scan_work }
 }
 
 impl Wake for Runtime {
     fn wake(this: ArcBorrow<'_, Self>) {
         if let Some(q) = queue() {
-            let _ = q.enqueue(Arc::from(this));
+            let _ = q.enqueue::<Arc<Runtime>, 0>(Arc::from(this));
         }
     }
 }
@@ -110,35 +141,107 @@ impl WorkItem for Runtime {
     }
 }
 
+impl WorkItem<1> for Runtime {
+    type Pointer = Arc<Runtime>;
+
+    fn run(this: Arc<Runtime>) {
+        this.scan_idle();
+    }
+}
+
+impl Fire for Runtime {
+    fn fire(this: Arc<Self>) {
+        if let Some(q) = queue() {
+            let _ = q.enqueue::<Arc<Runtime>, 1>(this);
+        }
+    }
+}
+
 impl Runtime {
     /// Starts the proxy on `port` in `net`: the listener and an empty table.
-    pub(crate) fn start(net: &Net, port: u16, max_conns: usize, syn_retries: u32) -> Result<Arc<Runtime>> {
+    pub(crate) fn start(net: &Net, port: u16, limits: Limits) -> Result<Arc<Runtime>> {
         // On the heap: far too large for a kernel stack.
         let slots = KVec::from_elem(None, PENDING, GFP_KERNEL)?;
         let rt = Arc::pin_init(
             pin_init!(Runtime {
                 net: NetHandle::new(net),
-                max_conns: AtomicUsize::new(max_conns),
-                syn_retries: AtomicU32::new(syn_retries),
+                max_conns: AtomicUsize::new(limits.max_conns),
+                syn_retries: AtomicU32::new(limits.syn_retries),
+                idle_ms: AtomicU64::new(limits.idle_ms),
                 closing: AtomicBool::new(false),
                 accept_work <- new_work!("mptcp_proxy_accept"),
+                scan_work <- new_work!("mptcp_proxy_scan"),
+                tick <- Timer::new(),
                 listener <- new_mutex!(None, "mptcp_proxy_listener"),
                 pending <- new_spinlock_bh!(Pending::new(slots, PENDING_MS), "mptcp_proxy_pending"),
                 conns <- new_mutex!(Conns { tree: RBTree::new(), count: 0 }, "mptcp_proxy_conns"),
             }),
             GFP_KERNEL,
         )?;
-        let mut sock = Socket::<Runtime>::new(net, true, Proto::Mptcp)?;
-        sock.listen(port, 1024)?;
-        sock.hook(&rt)?;
-        *rt.listener.lock() = Some(sock);
+        let listening = Socket::<Runtime>::new(net, true, Proto::Mptcp).and_then(|mut sock| {
+            sock.listen(port, 1024)?;
+            sock.hook(&rt)?;
+            Ok(sock)
+        });
+        match listening {
+            Ok(sock) => *rt.listener.lock() = Some(sock),
+            Err(e) => {
+                rt.tick.shutdown();
+                return Err(e);
+            }
+        }
+        rt.arm_tick();
         Ok(rt)
     }
 
-    /// New limits from the configuration (apply to connections accepted from now on).
-    pub(crate) fn set_limits(&self, max_conns: usize, syn_retries: u32) {
-        self.max_conns.store(max_conns, Ordering::Relaxed);
-        self.syn_retries.store(syn_retries, Ordering::Relaxed);
+    /// New limits from the configuration. The connection limit and SYN retries apply to
+    /// connections accepted from now on, the idle timeout to every connection.
+    pub(crate) fn set_limits(self: &Arc<Self>, limits: Limits) {
+        self.max_conns.store(limits.max_conns, Ordering::Relaxed);
+        self.syn_retries.store(limits.syn_retries, Ordering::Relaxed);
+        self.idle_ms.store(limits.idle_ms, Ordering::Relaxed);
+        self.arm_tick();
+    }
+
+    /// Arms the idle scan if there is an idle timeout (no-op if already armed).
+    fn arm_tick(self: &Arc<Self>) {
+        let idle = self.idle_ms.load(Ordering::Relaxed);
+        if idle != 0 && !self.closing.load(Ordering::Acquire) {
+            self.tick.arm(self, scan_period_ms(idle));
+        }
+    }
+
+    /// Resets the connections idle for longer than the timeout, then re-arms.
+    fn scan_idle(self: &Arc<Self>) {
+        let idle = self.idle_ms.load(Ordering::Relaxed);
+        if idle == 0 || self.closing.load(Ordering::Acquire) {
+            return;
+        }
+        let now = now_ms();
+        let mut expired = KVec::new();
+        {
+            let mut conns = self.conns.lock();
+            for (&key, c) in conns.tree.iter() {
+                if now.saturating_sub(c.last.load(Ordering::Relaxed)) >= idle {
+                    // Out of memory: the rest are found on the next scan.
+                    if expired.push((key, c.clone()), GFP_KERNEL).is_err() {
+                        break;
+                    }
+                }
+            }
+            for (key, _) in expired.iter() {
+                if conns.tree.remove(key).is_some() {
+                    conns.count -= 1;
+                }
+            }
+        }
+        let net = self.net.get();
+        for (_, c) in expired {
+            if c.abort() {
+                stat(net, Stat::ConnIdleTimeout);
+            }
+        }
+        self.arm_tick();
     }
 
     /// The gate let a SYN through: remember its target.
@@ -233,6 +336,7 @@ impl Runtime {
     /// caller flushes the workqueue afterwards.
     pub(crate) fn shutdown(&self) {
         self.closing.store(true, Ordering::Release);
+        self.tick.shutdown();
         drop(self.listener.lock().take());
         let tree = {
             let mut conns = self.conns.lock();
@@ -288,6 +392,8 @@ struct Inner {
 #[pin_data]
 pub(crate) struct Conn {
     rt: Arc<Runtime>,
+    /// When data last moved (or the connection was opened), `now_ms`.
+    last: AtomicU64,
     #[pin]
     work: Work<Conn>,
     #[pin]
@@ -347,6 +453,7 @@ impl Conn {
         let conn = match Arc::pin_init(
             pin_init!(Conn {
                 rt,
+                last: AtomicU64::new(now_ms()),
                 work <- new_work!("mptcp_proxy_conn"),
                 inner <- new_mutex!(Inner {
                     client: None,
@@ -385,10 +492,12 @@ impl Conn {
         Ok(conn)
     }
 
-    /// Resets both sides and closes.
-    fn abort(&self) {
+    /// Resets both sides and closes; `false` if it was closed already.
+    fn abort(&self) -> bool {
         let mut inner = self.inner.lock();
+        let open = inner.state != State::Done;
         Self::close(&mut inner, true);
+        open
     }
 
     fn close(inner: &mut Inner, reset: bool) {
@@ -466,9 +575,11 @@ impl Conn {
                 return true;
             }
             inner.state = State::Relaying;
+            self.last.store(now_ms(), Ordering::Relaxed);
         }
         let (mut up_bytes, mut down_bytes) = (0u64, 0u64);
         let mut failed = false;
+        let mut moved = false;
         let mut done_rounds = true;
         {
             let Inner { client, upstream, c2s, s2c, .. } = &mut *inner;
@@ -484,12 +595,15 @@ impl Conn {
                         break;
                     }
                     (Move::Idle, Move::Idle) => break,
-                    _ => {}
+                    _ => moved = true,
                 }
                 if round == ROUNDS - 1 {
                     done_rounds = false;
                 }
             }
+        }
+        if moved {
+            self.last.store(now_ms(), Ordering::Relaxed);
         }
         if let Some(d) = net.data::<crate::NetData>() {
             d.proxy.add_bytes(up_bytes, down_bytes);

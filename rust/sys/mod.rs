@@ -18,6 +18,7 @@ pub(crate) mod sync;
 pub(crate) mod sysctl;
 pub(crate) mod tcp;
 pub(crate) mod time;
+pub(crate) mod timer;
 pub(crate) mod workqueue;
 
 /// The module's version, also in `modinfo`.
