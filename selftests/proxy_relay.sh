@@ -15,6 +15,9 @@
 #  6. Idle timeout: a connection with nothing to relay is reset on both sides after
 #     net.mptcp_proxy.idle_timeout; a longer transfer that keeps moving is not.
 #  7. rmmod with connections in flight: they are reset, the module goes, no leak.
+#  8. Deleting the namespaces of a running proxy (lia as its congestion control) after
+#     a connection: the proxy's namespace is freed, so nothing keeps lia, and the module
+#     unloads; TCP sockets of the init namespace's count are all gone.
 . "$(dirname "$0")/lib.sh"
 
 SIZE=$((32 * 1024 * 1024))
@@ -196,6 +199,23 @@ sleep 1
 reset=$(grep -l -iE "reset|broken" "$MP_TMP"/rm.[1-4] | wc -l)
 mp_check "their clients saw a reset ($reset of 4)" test "$reset" = 4
 mp_cleanup
+
+# --- 8. namespace deletion with the proxy running
+mp_module_load
+MP_PROXY_CC=lia mp_proxy_topology || mp_result $KSFT_FAIL "topology set-up (lia on the proxy)"
+prx_ns=$MP_PRX
+xfer_pair nsdel -p 80 -s 1000000 -S 12 -T 30 -- -c 10.0.3.2 -p 80 -s 1000000 -S 13 -T 30
+cli=$(grep '^sent=' "$MP_TMP/nsdel.cli") srv=$(grep '^sent=' "$MP_TMP/nsdel.srv")
+mp_check "a transfer through a proxy running lia" mp_same_stream "$cli" "$srv"
+mp_info "lia module references with the proxy listening: $(cat /sys/module/mptcp_proxy/refcnt)"
+# The port is still set: only the namespace's exit stops this proxy.
+mp_cleanup
+start=$(date +%s%N)
+mp_module_unload; rc=$?
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+mp_check "after deleting the namespaces the module unloads in ${ms} ms (the proxy's namespace was freed)" \
+	test $rc = 0
+[ $rc = 0 ] || mp_info "still loaded: refcnt $(cat /sys/module/mptcp_proxy/refcnt)"
 if mp_kmemleak_available; then
 	leaks=$(mp_kmemleak_count)
 	[ "$leaks" = 0 ] || sed 's/^/# /' /sys/kernel/debug/kmemleak | head -60

@@ -54,6 +54,15 @@ pub(crate) trait Wake: Send + Sync + Sized {
 
 /// An owned kernel socket; released (closed) on drop.
 ///
+/// Namespace references: a kernel socket does not hold its namespace, so the module
+/// closes its sockets at the namespace's exit. But a socket released while the namespace
+/// lives becomes the TCP stack's orphan, which may go on (FIN exchange, retransmissions)
+/// after the namespace is gone: on drop it therefore takes a reference on the namespace
+/// first, as a user socket holds one, and the namespace stays until the orphan is freed.
+/// The other way round, MPTCP gives a listener's subflow a namespace reference (for
+/// user sockets' sake), which would keep a proxy's namespace alive forever; see
+/// [`Socket::listen`].
+///
 /// Readiness (data, write space, state changes, errors) is observed through an entry on
 /// the socket's wait queue, as `poll()`/epoll do, not by replacing the `sk_*` callbacks:
 /// MPTCP does not call `sk_write_space` (it wakes the wait queue), and callbacks and
@@ -166,7 +175,62 @@ impl<W: Wake> Socket<W> {
         // SAFETY: valid socket and address of `len` bytes.
         to_result(unsafe { bindings::kernel_bind(self.sock, ptr::addr_of_mut!(ss).cast(), len) })?;
         // SAFETY: valid, bound socket.
-        to_result(unsafe { bindings::kernel_listen(self.sock, backlog) })
+        to_result(unsafe { bindings::kernel_listen(self.sock, backlog) })?;
+        self.unpin_mptcp_listener();
+        Ok(())
+    }
+
+    /// An MPTCP listener listens on a TCP subflow that MPTCP created with a namespace
+    /// reference (`sk_net_refcnt_upgrade()`): our listener, closed at the namespace's
+    /// exit, would keep the namespace from ever exiting. Drop that reference so the
+    /// subflow is a kernel socket like its MPTCP socket. Connections it accepts are
+    /// clones without a reference too; they hold their MPTCP socket, which holds the
+    /// namespace once released (see [`Drop`]), or are reset at the namespace's exit.
+    fn unpin_mptcp_listener(&self) {
+        let sk = self.sk();
+        // SAFETY: valid socket; the protocol field is set at creation.
+        if unsafe { (*sk).sk_protocol } != bindings::IPPROTO_MPTCP as u16 {
+            return;
+        }
+        // SAFETY: `sk` is a listening MPTCP socket (a `struct mptcp_sock`), owned and
+        // locked here; `first` is its listening subflow, stable while it listens.
+        unsafe {
+            bindings::lock_sock(sk);
+            let ssk = (*sk.cast::<bindings::mptcp_sock>()).first;
+            if !ssk.is_null() && (*ssk).__sk_common.skc_net_refcnt() != 0 {
+                let net = bindings::sock_net(ssk);
+                // The reverse of `sk_net_refcnt_upgrade()`: a kernel socket holds a
+                // passive reference instead (`net_passive_inc()`), dropped when it is
+                // freed. No netns refcount tracker in this configuration (see below).
+                (*ssk).__sk_common.set_skc_net_refcnt(0);
+                bindings::sock_inuse_add(net, -1);
+                bindings::refcount_inc(ptr::addr_of_mut!((*net).passive));
+                bindings::put_net(net);
+            }
+            bindings::release_sock(sk);
+        }
+    }
+
+    /// Makes the socket hold a reference on its namespace, if it does not and the
+    /// namespace is not exiting; `false` if it is exiting.
+    fn pin_namespace(&self) -> bool {
+        let sk = self.sk();
+        // SAFETY: valid socket.
+        if unsafe { (*sk).__sk_common.skc_net_refcnt() } != 0 {
+            return true;
+        }
+        // SAFETY: valid socket, its namespace alive while it is ours. Holding a reference
+        // of our own, the upgrade cannot meet a zero count.
+        unsafe {
+            let net = bindings::sock_net(sk);
+            let held = bindings::maybe_get_net(net);
+            if held.is_null() {
+                return false;
+            }
+            bindings::sk_net_refcnt_upgrade(sk);
+            bindings::put_net(held);
+        }
+        true
     }
 
     /// Accepts a pending connection; `Ok(None)` when there is none.
@@ -322,9 +386,16 @@ impl<W: Wake> Socket<W> {
     }
 }
 
+// `unpin_mptcp_listener` undoes `sk_net_refcnt_upgrade()` by hand; with the netns
+// reference tracker the tracker would have to be freed too.
+#[cfg(CONFIG_NET_NS_REFCNT_TRACKER)]
+compile_error!("Socket::unpin_mptcp_listener does not handle CONFIG_NET_NS_REFCNT_TRACKER");
+
 impl<W: Wake> Drop for Socket<W> {
     fn drop(&mut self) {
         self.unhook();
+        // While the namespace exits, sockets are reset and nothing outlives it.
+        let _ = self.pin_namespace();
         // SAFETY: owned socket, released once.
         unsafe { bindings::sock_release(self.sock) };
     }
