@@ -15,6 +15,10 @@ PKGS=(
 	"$LINUX_SOURCE_PKG=$LINUX_SOURCE_VERSION"
 	# guest userspace: shell, network tools copied into the initramfs
 	qemu-system-x86 busybox-static iproute2 nftables ethtool procps
+	# plots of the demo, benchmarks and experiments
+	gnuplot-nox
+	# the benchmarks' user-space baseline: HAProxy, made MPTCP-capable by mptcpize
+	haproxy mptcpize
 )
 
 missing=()

@@ -318,10 +318,20 @@ mp_proxy_topology() {
 	ip -n "$MP_CLI" -6 rule add from 2001:db8:2::1 table 2
 	ip -n "$MP_CLI" mptcp limits set subflow 2 add_addr_accepted 0
 	ip -n "$MP_PRX" mptcp limits set subflow 2 add_addr_accepted 0
-	ip -n "$MP_CLI" mptcp endpoint add 10.0.2.1 dev c2 subflow
-	ip -n "$MP_CLI" mptcp endpoint add 2001:db8:2::1 dev c2 subflow
+	# MP_CELL_BACKUP=1: the cellular subflow is a backup (used only when wifi fails).
+	local flags=subflow
+	[ "${MP_CELL_BACKUP:-0}" = 1 ] && flags="subflow backup"
+	ip -n "$MP_CLI" mptcp endpoint add 10.0.2.1 dev c2 $flags
+	ip -n "$MP_CLI" mptcp endpoint add 2001:db8:2::1 dev c2 $flags
 	mp_shape "$MP_CLI" c1 "$wr" "$wd" && mp_shape "$MP_PRX" p1 "$wr" "$wd" &&
 	mp_shape "$MP_CLI" c2 "$cr" "$cd" && mp_shape "$MP_PRX" p2 "$cr" "$cd" || return 1
+	# MP_PROXY_CC: the proxy's congestion control (its listener's subflows inherit it).
+	if [ -n "${MP_PROXY_CC:-}" ]; then
+		# A namespace may only default to an algorithm the host allows.
+		grep -qw "$MP_PROXY_CC" /proc/sys/net/ipv4/tcp_allowed_congestion_control ||
+			sysctl -qw net.ipv4.tcp_allowed_congestion_control="$(cat /proc/sys/net/ipv4/tcp_allowed_congestion_control) $MP_PROXY_CC" || return 1
+		ip netns exec "$MP_PRX" sysctl -qw net.ipv4.tcp_congestion_control="$MP_PROXY_CC" || return 1
+	fi
 	ip netns exec "$MP_PRX" sysctl -qw \
 		net.mptcp_proxy.allowed_clients="10.0.0.0/8 2001:db8::/32" \
 		net.mptcp_proxy.allowed_targets="10.0.3.0/24 10.0.8.0/24 10.0.9.0/24 2001:db8:3::/64" \
