@@ -63,6 +63,11 @@ done
 for b in /bin/bash /bin/sed /bin/grep /bin/date /usr/bin/timeout /sbin/modinfo /sbin/insmod /sbin/rmmod /sbin/lsmod /sbin/ip /sbin/tc /bin/ss /bin/nstat /usr/sbin/nft /usr/sbin/ethtool; do
 	copy_bin "$b"
 done
+# The benchmarks' baseline: HAProxy and mptcpize (its LD_PRELOAD library too).
+copy_bin /usr/sbin/haproxy
+copy_bin /usr/bin/mptcpize
+cp -L --parents /usr/lib/x86_64-linux-gnu/mptcpize/libmptcpwrap.so.0.0.1 "$root" ||
+	die "mptcpize's library missing: run scripts/setup-toolchain.sh"
 mkdir -p "$root/usr/lib/x86_64-linux-gnu/tc"
 cp /usr/lib/x86_64-linux-gnu/tc/*.dist "$root/usr/lib/x86_64-linux-gnu/tc/" 2>/dev/null || true
 mkdir -p "$root/etc/iproute2"
