@@ -12,7 +12,9 @@
 //! target. Each direction has a fixed buffer ([`BUF`] bytes): it is filled from one
 //! socket only once it is empty, so a full send buffer on one side stops reading the
 //! other (backpressure), and memory per connection is bounded: two buffers plus the
-//! sockets' own buffers, which the kernel's usual limits bound. End of stream on one
+//! sockets' own buffers, which the kernel's usual limits bound. A buffer exists only
+//! while its direction has data in flight: it is freed when it is empty and a wake-up
+//! finds nothing to read from its source, so an idle connection holds no buffer. End of stream on one
 //! side becomes `shutdown(SHUT_WR)` on the other once the buffer is drained; an error or
 //! a reset on either side aborts both (the other side gets a reset).
 //!
@@ -43,7 +45,7 @@ use crate::sys::time::now_ms;
 use crate::sys::timer::{Fire, Timer};
 
 /// Bytes buffered per direction of a connection.
-pub(crate) const BUF: usize = 16 * 1024;
+pub(crate) const BUF: usize = 64 * 1024;
 /// Pending targets remembered per namespace.
 pub(crate) const PENDING: usize = 1024;
 /// How long a pending target waits for its connection to be accepted, ms.
@@ -351,7 +353,8 @@ impl Runtime {
 
 /// One direction of a connection.
 struct Dir {
-    buf: KVec<u8>,
+    /// Allocated while data moves (see the module documentation).
+    buf: Option<KVec<u8>>,
     start: usize,
     end: usize,
     /// The source reached end of stream.
@@ -363,8 +366,7 @@ struct Dir {
 impl Dir {
     fn new() -> Result<Dir> {
         Ok(Dir {
-            // Built on the heap directly: a BUF-sized array would not fit on the stack.
-            buf: KVec::from_elem(0u8, BUF, GFP_KERNEL)?,
+            buf: None,
             start: 0,
             end: 0,
             eof: false,
@@ -511,12 +513,25 @@ impl Conn {
     }
 
     /// Moves data one way: `from` to `to` through `d`.
-    fn pump(from: &Socket<Conn>, to: &Socket<Conn>, d: &mut Dir, bytes: &mut u64) -> Move {
+    /// On the first round of a step, a source with nothing to read means the wake-up
+    /// was not for this direction: its buffer, if empty, is freed. Later rounds keep
+    /// it, so a busy direction does not allocate one per wake-up.
+    fn pump(from: &Socket<Conn>, to: &Socket<Conn>, d: &mut Dir, bytes: &mut u64, first: bool) -> Move {
         let mut progress = false;
         if d.start == d.end && !d.eof {
-            match from.recv(&mut d.buf[..]) {
+            let buf = match d.buf.take() {
+                Some(b) => b,
+                // Built on the heap directly: a BUF-sized array would not fit on the stack.
+                None => match KVec::from_elem(0u8, BUF, GFP_KERNEL) {
+                    Ok(b) => b,
+                    Err(_) => return Move::Failed,
+                },
+            };
+            let buf = d.buf.insert(buf);
+            match from.recv(&mut buf[..]) {
                 Ok(0) => {
                     d.eof = true;
+                    d.buf = None;
                     progress = true;
                 }
                 Ok(n) => {
@@ -524,12 +539,19 @@ impl Conn {
                     d.end = n;
                     progress = true;
                 }
-                Err(e) if e == EAGAIN => {}
+                Err(e) if e == EAGAIN => {
+                    if first {
+                        d.buf = None;
+                    }
+                }
                 Err(_) => return Move::Failed,
             }
         }
         if d.start < d.end {
-            match to.send(&d.buf[d.start..d.end]) {
+            let Some(buf) = d.buf.as_ref() else {
+                return Move::Failed;
+            };
+            match to.send(&buf[d.start..d.end]) {
                 Ok(n) => {
                     d.start += n;
                     *bytes += n as u64;
@@ -587,8 +609,8 @@ impl Conn {
                 return true;
             };
             for round in 0..ROUNDS {
-                let a = Self::pump(c, u, c2s, &mut up_bytes);
-                let b = Self::pump(u, c, s2c, &mut down_bytes);
+                let a = Self::pump(c, u, c2s, &mut up_bytes, round == 0);
+                let b = Self::pump(u, c, s2c, &mut down_bytes, round == 0);
                 match (a, b) {
                     (Move::Failed, _) | (_, Move::Failed) => {
                         failed = true;

@@ -13,16 +13,17 @@
 # answer, close) per second and time to first byte; memory per idle connection.
 # Raw samples: /out/bench-raw.tsv (test mode metric value run); medians: /out/bench.tsv.
 #
-#   bench.sh [--runs N] [--secs S] [--procs P] [--idle N]
+#   bench.sh [--runs N] [--secs S] [--procs P] [--idle N] [--tests "shaped unshaped rr mem"]
 . /selftests/lib.sh
 
-runs=3 secs=8 procs=4 idle=500
+runs=3 secs=8 procs=4 idle=500 tests="shaped unshaped rr mem"
 while [ $# -gt 0 ]; do
 	case $1 in
 	--runs) runs=$2; shift 2 ;;
 	--secs) secs=$2; shift 2 ;;
 	--procs) procs=$2; shift 2 ;;
 	--idle) idle=$2; shift 2 ;;
+	--tests) tests=$2; shift 2 ;;
 	*) echo "bench: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -181,12 +182,13 @@ reshape() {
 modes="routed proxy haproxy"
 for run in $(seq "$runs"); do
 	echo "== run $run of $runs"
+	has() { [[ " $tests " == *" $1 "* ]]; }
 	reshape
-	for m in $modes; do bulk $m down $run shaped; bulk $m up $run shaped; done
+	has shaped && for m in $modes; do bulk $m down $run shaped; bulk $m up $run shaped; done
 	unshape
-	for m in $modes; do bulk $m down $run unshaped; bulk $m up $run unshaped; done
-	for m in $modes; do rr $m $run; done
-	for m in $modes; do mem $m $run; done
+	has unshaped && for m in $modes; do bulk $m down $run unshaped; bulk $m up $run unshaped; done
+	has rr && for m in $modes; do rr $m $run; done
+	has mem && for m in $modes; do mem $m $run; done
 done
 
 # Medians per test, mode and metric.
