@@ -109,20 +109,24 @@ else
 	echo "FAILED: transfer incomplete or corrupted"; rc=1
 fi
 echo "path share (bytes the client received per interface): wifi $((w * 100 / (w + c + 1)))%, cellular $((c * 100 / (w + c + 1)))% of $((w + c)) bytes"
-# The longest run of 100 ms ticks in which the application received nothing, between
-# its first and last byte.
-awk -F, -v down="$down" '
+# The longest run of 100 ms ticks in which the application got less than a tenth of
+# the transfer's median rate (a few stray packets do not end a stall), between its
+# first and last byte.
+med=$(awk -F, '{ b[NR] = $2 } END { f = 0; l = 0; for (i = 1; i <= NR; i++) if (b[i] > 0) { if (!f) f = i; l = i }
+	for (i = f; i <= l && f; i++) print b[i] }' /out/demo-ticks.csv | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] + 0 }')
+awk -F, -v down="$down" -v med="$med" '
 	{ t[NR] = $1; b[NR] = $2 }
 	END {
 		first = 0; last = 0
 		for (i = 1; i <= NR; i++) if (b[i] > 0) { if (!first) first = i; last = i }
+		lim = med / 10
 		best = 0; at = 0; run = 0
 		for (i = first; i <= last; i++) {
-			if (b[i] == 0) { run++; if (run > best) { best = run; at = t[i - run + 1] } } else run = 0
+			if (b[i] < lim) { run++; if (run > best) { best = run; at = t[i - run + 1] } } else run = 0
 		}
-		printf "longest stall: %d ms without a byte for the application", best * 100
+		printf "longest stall: %d ms below a tenth of the median rate (%.1f of %.1f Mbit/s)", best * 100, lim * 8 / 1e5, med * 8 / 1e5
 		if (best) printf ", from %.1f s", at - 0.1
-		if (down != 0) printf " (wifi went down at %d s)", down
+		if (down != 0) printf "; wifi went down at %d s", down
 		printf "\n"
 	}' /out/demo-ticks.csv
 echo "proxy: $(ip netns exec "$MP_PRX" awk '$1 ~ /Proxy(ConnAccepted|ConnClosed|ConnReset|BytesUp|BytesDown)$/ { printf "%s=%s ", substr($1, 6), $2 }' /proc/net/mptcp_proxy_stat)"
