@@ -24,6 +24,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ ${#list[@]} -gt 0 ] || list=(fairness pooling handover)
+: > /out/experiments.tsv
 MP_TMP=$(mktemp -d)
 trap 'mp_cleanup; rm -rf "$MP_TMP"' EXIT
 mp_module_load || exit 1
@@ -66,7 +67,8 @@ fairness() {
 		awk -F, 'NR == FNR { m[$1] = $2; next } ($1 in m) { printf "%d,%.2f,%.2f\n", $1, m[$1] * 8 / 1e6, $2 * 8 / 1e6 }' \
 			"$MP_TMP/fm.ticks" "$MP_TMP/ft.ticks" > "/out/fairness-$cc.csv"
 		awk -F, -v cc=$cc 'NR > 5 { m += $2; t += $3; n++ } END {
-			printf "fairness %s: after 5 s, MPTCP %.2f Mbit/s, TCP %.2f Mbit/s, ratio %.2f\n", cc, m / n, t / n, m / t }' "/out/fairness-$cc.csv"
+			printf "fairness %s: after 5 s, MPTCP %.2f Mbit/s, TCP %.2f Mbit/s, ratio %.2f\n", cc, m / n, t / n, m / t
+			printf "fairness\t%s\t%.2f\t%.2f\t%.2f\n", cc, m / n, t / n, m / t >> "/out/experiments.tsv" }' "/out/fairness-$cc.csv"
 	done
 	mp_cleanup
 }
@@ -121,7 +123,9 @@ pooling() {
 		awk -F, -v cc=$cc -v h=$half 'NR > 1 && $1 > 3 && $1 <= h { a1 += $2; a2 += $3; a3 += $4; n++ }
 			NR > 1 && $1 > h + 3 && $1 <= 2 * h { b1 += $2; b2 += $3; b4 += $5; k++ }
 			END { printf "pooling %s: load on path 1: MPTCP %.2f + %.2f Mbit/s (path 1 + 2), background %.2f; load on path 2: MPTCP %.2f + %.2f, background %.2f\n",
-				cc, a1 / n, a2 / n, a3 / n, b1 / k, b2 / k, b4 / k }' "/out/pooling-$cc.csv"
+				cc, a1 / n, a2 / n, a3 / n, b1 / k, b2 / k, b4 / k
+				printf "pooling\t%s\tpath 1\t%.2f\t%.2f\t%.2f\n", cc, a1 / n, a2 / n, a3 / n >> "/out/experiments.tsv"
+				printf "pooling\t%s\tpath 2\t%.2f\t%.2f\t%.2f\n", cc, b1 / k, b2 / k, b4 / k >> "/out/experiments.tsv" }' "/out/pooling-$cc.csv"
 	done
 	mp_cleanup
 }
@@ -135,6 +139,12 @@ handover() {
 		mp_module_unload
 		bash /guest/demo.sh --duration "$secs" --down 10 --up 20 "${extra[@]}" > "$MP_TMP/ho.log" 2>&1
 		grep -E '^(verified|FAILED|path share|longest stall)' "$MP_TMP/ho.log" | sed "s/^/handover $mode: /"
+		# cellular mode, MiB verified (0 if not), wifi %, cellular %, stall ms
+		awk -v m=$mode '/^verified:/ { mib = $2 / 1048576 }
+			/^path share/ { for (i = 1; i <= NF; i++) { if ($i == "wifi") w = $(i + 1); if ($i == "cellular") c = $(i + 1) } }
+			/^longest stall:/ { st = $3 }
+			END { gsub("[%,]", "", w); gsub("[%,]", "", c); printf "handover\t%s\t%.0f\t%s\t%s\t%s\n", m, mib, w, c, st }' \
+			"$MP_TMP/ho.log" >> /out/experiments.tsv
 		for f in demo.csv demo-ticks.csv demo-events.csv; do
 			[ -f /out/$f ] && mv /out/$f "/out/handover-$mode${f#demo}"
 		done
