@@ -64,6 +64,10 @@ for b in /bin/bash /bin/sed /bin/grep /bin/date /usr/bin/timeout /sbin/modinfo /
 	copy_bin "$b"
 done
 # The benchmarks' baseline: HAProxy and mptcpize (its LD_PRELOAD library too).
+# perf, for profiling (scripts/bench.sh --tests profile): large, so only on request.
+if [ "${MPTCP_PROXY_PERF:-0}" = 1 ]; then
+	copy_bin /usr/bin/perf
+fi
 copy_bin /usr/sbin/haproxy
 copy_bin /usr/bin/mptcpize
 cp -L --parents /usr/lib/x86_64-linux-gnu/mptcpize/libmptcpwrap.so.0.0.1 "$root" ||

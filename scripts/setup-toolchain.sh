@@ -19,6 +19,8 @@ PKGS=(
 	gnuplot-nox
 	# the benchmarks' user-space baseline: HAProxy, made MPTCP-capable by mptcpize
 	haproxy mptcpize
+	# profiling in the guest (scripts/bench.sh --tests profile)
+	linux-perf
 )
 
 missing=()

@@ -24,10 +24,19 @@ unsafe impl Send for OwnedQueue {}
 unsafe impl Sync for OwnedQueue {}
 
 impl OwnedQueue {
-    /// Allocates a workqueue named `mptcp_proxy`.
+    /// Allocates a workqueue named `mptcp_proxy`. Unbound: a relay's work item is woken
+    /// from the softirq that received the data, usually on the CPU of the process that
+    /// sent it (veth, loopback, a busy NIC queue); bound work would share that CPU with
+    /// the sender while another sits idle.
     pub(crate) fn new() -> Result<Self> {
-        // SAFETY: a valid format string without arguments; no flags, default concurrency.
-        let wq = unsafe { bindings::alloc_workqueue(kernel::c_str!("mptcp_proxy").as_char_ptr(), 0, 0) };
+        // SAFETY: a valid format string without arguments; default concurrency.
+        let wq = unsafe {
+            bindings::alloc_workqueue(
+                kernel::c_str!("mptcp_proxy").as_char_ptr(),
+                bindings::wq_flags_WQ_UNBOUND,
+                0,
+            )
+        };
         if wq.is_null() {
             return Err(ENOMEM);
         }

@@ -9,11 +9,14 @@
 #   proxy    mptcp_proxy in the middle, a TCP-only server
 #   haproxy  HAProxy (TCP mode, splicing) in the middle under mptcpize, a TCP-only server
 # Tests: bulk download and upload on the shaped paths and unshaped (CPU-bound), with
-# guest-wide CPU seconds per GiB; short connections (connect, 100 B request, 1 KiB
+# guest-wide CPU seconds per GiB (xfer -z: no checksums, so the endpoints cost little); short connections (connect, 100 B request, 1 KiB
 # answer, close) per second and time to first byte; memory per idle connection.
 # Raw samples: /out/bench-raw.tsv (test mode metric value run); medians: /out/bench.tsv.
 #
 #   bench.sh [--runs N] [--secs S] [--procs P] [--idle N] [--tests "shaped unshaped rr mem"]
+# --tests profile: instead, unshaped transfers through the proxy and HAProxy under
+# "perf record -a" (cpu-clock sampling; the guest has no PMU); the top of each profile
+# goes to /out/profile-MODE-DIR.txt. Needs perf in the guest (scripts/bench.sh copies it).
 . /selftests/lib.sh
 
 runs=3 secs=8 procs=4 idle=500 tests="shaped unshaped rr mem"
@@ -100,11 +103,11 @@ bulk() {
 	read -r addr port <<< "$(target "$mode" bulk)"
 	if [ "$dir" = down ]; then sargs=(-t "$secs"); else cargs=(-t "$secs"); fi
 	set_mode "$mode"
-	mp_bg "$MP_TMP/b.srv" ip netns exec "$MP_SRV" "$MP_XFER" -l -m "$(srv_proto "$mode")" -p 80 "${sargs[@]}" -T 120
+	mp_bg "$MP_TMP/b.srv" ip netns exec "$MP_SRV" "$MP_XFER" -z -l -m "$(srv_proto "$mode")" -p 80 "${sargs[@]}" -T 120
 	local spid=$MP_LAST_PID
 	mp_wait_listen "$MP_SRV" 80
 	j0=$(busy_jiffies)
-	ip netns exec "$MP_CLI" "$MP_XFER" -c "$addr" -p "$port" "${cargs[@]}" -T 120 > "$MP_TMP/b.cli" 2>&1
+	ip netns exec "$MP_CLI" "$MP_XFER" -z -c "$addr" -p "$port" "${cargs[@]}" -T 120 > "$MP_TMP/b.cli" 2>&1
 	j1=$(busy_jiffies)
 	wait "$spid"
 	if [ "$dir" = down ]; then line=$(grep '^sent=' "$MP_TMP/b.cli"); else line=$(grep '^sent=' "$MP_TMP/b.srv"); fi
@@ -180,6 +183,28 @@ reshape() {
 }
 
 modes="routed proxy haproxy"
+
+# profile MODE DIR: one unshaped transfer under perf, the top symbols to /out.
+profile() {
+	local mode=$1 dir=$2 addr port sargs=() cargs=()
+	read -r addr port <<< "$(target "$mode" bulk)"
+	if [ "$dir" = down ]; then sargs=(-t "$secs"); else cargs=(-t "$secs"); fi
+	set_mode "$mode"
+	mp_bg "$MP_TMP/p.srv" ip netns exec "$MP_SRV" "$MP_XFER" -z -l -m "$(srv_proto "$mode")" -p 80 "${sargs[@]}" -T 120
+	local spid=$MP_LAST_PID
+	mp_wait_listen "$MP_SRV" 80
+	perf record -q -a -e cpu-clock -F 499 -o "$MP_TMP/perf.data" -- \
+		ip netns exec "$MP_CLI" "$MP_XFER" -z -c "$addr" -p "$port" "${cargs[@]}" -T 120 > "$MP_TMP/p.cli" 2>&1
+	wait "$spid"
+	echo "profile $mode $dir: $(grep '^sent=' "$MP_TMP/p.cli" "$MP_TMP/p.srv" | tr '\n' ' ')"
+	perf report -q -i "$MP_TMP/perf.data" --stdio --sort comm,sym 2>/dev/null | grep -v '^$' | head -40 > "/out/profile-$mode-$dir.txt"
+	head -15 "/out/profile-$mode-$dir.txt"
+}
+if [[ " $tests " == *" profile "* ]]; then
+	unshape
+	for m in proxy haproxy; do profile $m up; profile $m down; done
+	exit 0
+fi
 for run in $(seq "$runs"); do
 	echo "== run $run of $runs"
 	has() { [[ " $tests " == *" $1 "* ]]; }
