@@ -3,8 +3,15 @@
 #
 # lia at a shared bottleneck (RFC 6356 goal 2, "do no harm"): an MPTCP connection with
 # two subflows and one regular TCP (Reno) flow cross the same shaped link. With lia on
-# the subflows, MPTCP's goodput divided by TCP's is between 0.7 and 1.4; with uncoupled
-# Reno on the subflows, measured in the same test, MPTCP takes about two shares.
+# the subflows, MPTCP's goodput divided by TCP's is between 0.5 and 1.25; with uncoupled
+# Reno on the subflows, measured in the same test, it is at least 1.3.
+# Where the bounds come from (AIMD sawtooth, average window sqrt(a (1 - b/2) / (b p))
+# for an increase of a per RTT and a decrease by b at each loss event; Reno: a = 1,
+# b = 1/2). Two lia subflows with equal RTTs have alpha = 1/2, so together a = 1/2. If a
+# loss event hits one subflow, the total drops by b = 1/4 and the ratio to TCP is 1.08;
+# if it hits both (a drop-tail queue often drops from both), b = 1/2 and the ratio is
+# 0.71. Uncoupled Reno subflows (a = 2) give 2.16 and 1.41 in the same two cases. The
+# bounds leave room for noise around each range and still tell the two apart.
 # One 20 s run is one sample of two sawtooths that may be in or out of phase; ratios of
 # single runs spread from 0.56 to 1.10 with lia, so the test runs each RUNS times,
 # alternating, and checks the medians.
@@ -65,9 +72,9 @@ echo "# shared bottleneck, medians of $RUNS runs: MPTCP/TCP goodput ratio lia=$L
 min=$((RATE * 1000000 * 7 / 10))
 mp_check "both fill the bottleneck (>= 70%, medians: lia $((LIA_TOTAL / 1000)), reno $((RENO_TOTAL / 1000)) kbit/s)" \
 	test $LIA_TOTAL -ge $min -a $RENO_TOTAL -ge $min
-mp_check "lia: median MPTCP/TCP ratio $LIA_RATIO within [0.7, 1.4]" \
-	eval 'mp_le 0.7 $LIA_RATIO && mp_le $LIA_RATIO 1.4'
-mp_check "uncoupled reno: median ratio $RENO_RATIO well above lia's upper bound (>= 1.5)" mp_le 1.5 "$RENO_RATIO"
+mp_check "lia: median MPTCP/TCP ratio $LIA_RATIO within [0.5, 1.25]" \
+	eval 'mp_le 0.5 $LIA_RATIO && mp_le $LIA_RATIO 1.25'
+mp_check "uncoupled reno: median ratio $RENO_RATIO above lia's upper bound (>= 1.3)" mp_le 1.3 "$RENO_RATIO"
 coupled=$(mp_lia_stat "$MP_CLI" LiaSubflowCoupled)
 mp_check "both subflows of every lia run were coupled (LiaSubflowCoupled=$coupled)" test "$coupled" -ge $((2 * RUNS))
 [ $mp_nfail = 0 ] || mp_debug "$MP_CLI" "$MP_SRV"
