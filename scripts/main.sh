@@ -10,7 +10,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 need_root
 case "${1:-}" in
--h|--help) sed -n '3,19p' "$TOP/scripts/guest/demo.sh"; exit 0 ;;
+-h|--help) sed -n '3,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$TOP/scripts/guest/demo.sh"; exit 0 ;;
 esac
 "$TOP/scripts/build-all.sh" > /dev/null
 out="$TOP/out/demo"

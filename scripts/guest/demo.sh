@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
 	--cell) cell=$2; shift 2 ;;
 	--cc) cc=$2; shift 2 ;;
 	--backup) backup=1; shift ;;
-	-h|--help) sed -n '3,19p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
 	*) echo "demo: unknown option $1 (--help lists them)" >&2; exit 2 ;;
 	esac
 done
