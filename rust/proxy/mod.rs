@@ -258,8 +258,19 @@ impl NetProxy {
         if idx == 0 && port != old_port {
             self.stop();
             if port != 0 {
-                match relay::Runtime::start(net, port, limits) {
-                    Ok(rt) => self.runtime.replace(Some(KBox::new(RuntimeHandle { rt }, GFP_KERNEL)?)),
+                let started = relay::Runtime::start(net, port, limits).and_then(|rt| {
+                    KBox::new(RuntimeHandle { rt: rt.clone() }, GFP_KERNEL).map_err(|_| {
+                        // A started runtime must be shut down, never just dropped: its
+                        // listener and timer keep it alive.
+                        rt.shutdown();
+                        if let Some(s) = crate::SHARED.get() {
+                            s.wq.flush();
+                        }
+                        ENOMEM
+                    })
+                });
+                match started {
+                    Ok(h) => self.runtime.replace(Some(h)),
                     Err(e) => {
                         // The port stays configured but nothing listens: say so.
                         pr_warn!("cannot listen on port {}: {:?}\n", port, e);

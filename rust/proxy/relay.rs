@@ -359,6 +359,8 @@ struct Dir {
     end: usize,
     /// The source reached end of stream.
     eof: bool,
+    /// The source had nothing to read in this step.
+    dry: bool,
     /// We sent FIN on the destination.
     shut: bool,
 }
@@ -367,6 +369,7 @@ impl Dir {
     fn new() -> Result<Dir> {
         Ok(Dir {
             buf: None,
+            dry: false,
             start: 0,
             end: 0,
             eof: false,
@@ -394,7 +397,8 @@ struct Inner {
 #[pin_data]
 pub(crate) struct Conn {
     rt: Arc<Runtime>,
-    /// When data last moved (or the connection was opened), `now_ms`.
+    /// When data last moved (or relaying began), `now_ms`; `u64::MAX` while the
+    /// upstream connect is in progress, which its own timeout bounds.
     last: AtomicU64,
     #[pin]
     work: Work<Conn>,
@@ -455,7 +459,7 @@ impl Conn {
         let conn = match Arc::pin_init(
             pin_init!(Conn {
                 rt,
-                last: AtomicU64::new(now_ms()),
+                last: AtomicU64::new(u64::MAX),
                 work <- new_work!("mptcp_proxy_conn"),
                 inner <- new_mutex!(Inner {
                     client: None,
@@ -513,36 +517,52 @@ impl Conn {
     }
 
     /// Moves data one way: `from` to `to` through `d`.
-    /// On the first round of a step, a source with nothing to read means the wake-up
-    /// was not for this direction: its buffer, if empty, is freed. Later rounds keep
-    /// it, so a busy direction does not allocate one per wake-up.
-    fn pump(from: &Socket<Conn>, to: &Socket<Conn>, d: &mut Dir, bytes: &mut u64, first: bool) -> Move {
+    /// A buffer is taken only once the source has something to read, and given back as
+    /// soon as it is drained and the source has nothing more: quiet directions and idle
+    /// connections hold none. A source found empty is not asked again in this step
+    /// (`dry`); its next wake-up queues the work again.
+    fn pump(from: &Socket<Conn>, to: &Socket<Conn>, d: &mut Dir, bytes: &mut u64) -> Move {
         let mut progress = false;
-        if d.start == d.end && !d.eof {
-            let buf = match d.buf.take() {
-                Some(b) => b,
-                // Built on the heap directly: a BUF-sized array would not fit on the stack.
-                None => match KVec::from_elem(0u8, BUF, GFP_KERNEL) {
-                    Ok(b) => b,
-                    Err(_) => return Move::Failed,
-                },
-            };
-            let buf = d.buf.insert(buf);
-            match from.recv(&mut buf[..]) {
-                Ok(0) => {
+        if d.start == d.end && !d.eof && !d.dry {
+            let readable = if d.buf.is_some() { Ok(true) } else { from.readable() };
+            match readable {
+                Ok(false) => {
                     d.eof = true;
                     d.buf = None;
                     progress = true;
                 }
-                Ok(n) => {
-                    d.start = 0;
-                    d.end = n;
-                    progress = true;
+                Ok(true) => {
+                    let buf = match d.buf.take() {
+                        Some(b) => b,
+                        // Built on the heap directly: a BUF-sized array would not fit on
+                        // the stack.
+                        None => match KVec::from_elem(0u8, BUF, GFP_KERNEL) {
+                            Ok(b) => b,
+                            Err(_) => return Move::Failed,
+                        },
+                    };
+                    let buf = d.buf.insert(buf);
+                    match from.recv(&mut buf[..]) {
+                        Ok(0) => {
+                            d.eof = true;
+                            d.buf = None;
+                            progress = true;
+                        }
+                        Ok(n) => {
+                            d.start = 0;
+                            d.end = n;
+                            progress = true;
+                        }
+                        Err(e) if e == EAGAIN => {
+                            d.dry = true;
+                            d.buf = None;
+                        }
+                        Err(_) => return Move::Failed,
+                    }
                 }
                 Err(e) if e == EAGAIN => {
-                    if first {
-                        d.buf = None;
-                    }
+                    d.dry = true;
+                    d.buf = None;
                 }
                 Err(_) => return Move::Failed,
             }
@@ -608,9 +628,11 @@ impl Conn {
             let (Some(c), Some(u)) = (client.as_ref(), upstream.as_ref()) else {
                 return true;
             };
+            c2s.dry = false;
+            s2c.dry = false;
             for round in 0..ROUNDS {
-                let a = Self::pump(c, u, c2s, &mut up_bytes, round == 0);
-                let b = Self::pump(u, c, s2c, &mut down_bytes, round == 0);
+                let a = Self::pump(c, u, c2s, &mut up_bytes);
+                let b = Self::pump(u, c, s2c, &mut down_bytes);
                 match (a, b) {
                     (Move::Failed, _) | (_, Move::Failed) => {
                         failed = true;

@@ -174,10 +174,11 @@ impl<W: Wake> Socket<W> {
         let (mut ss, len) = sockaddr(Addr::V6([0; 16]), port, true);
         // SAFETY: valid socket and address of `len` bytes.
         to_result(unsafe { bindings::kernel_bind(self.sock, ptr::addr_of_mut!(ss).cast(), len) })?;
-        // SAFETY: valid, bound socket.
-        to_result(unsafe { bindings::kernel_listen(self.sock, backlog) })?;
+        // Before listening: binding created the MPTCP subflow, and no connection can be
+        // cloned from it yet (a clone copies its reference flag).
         self.unpin_mptcp_listener();
-        Ok(())
+        // SAFETY: valid, bound socket.
+        to_result(unsafe { bindings::kernel_listen(self.sock, backlog) })
     }
 
     /// An MPTCP listener listens on a TCP subflow that MPTCP created with a namespace
@@ -186,14 +187,19 @@ impl<W: Wake> Socket<W> {
     /// subflow is a kernel socket like its MPTCP socket. Connections it accepts are
     /// clones without a reference too; they hold their MPTCP socket, which holds the
     /// namespace once released (see [`Drop`]), or are reset at the namespace's exit.
+    /// Not covered: subflows that the proxy's own path manager would open on an
+    /// accepted connection (`mptcp_subflow_create_socket()` gives them a reference);
+    /// the proxy's namespace is meant to accept subflows, not to open them, and such a
+    /// connection keeps the namespace until it ends (at the latest, the idle timeout).
     fn unpin_mptcp_listener(&self) {
         let sk = self.sk();
         // SAFETY: valid socket; the protocol field is set at creation.
         if unsafe { (*sk).sk_protocol } != bindings::IPPROTO_MPTCP as u16 {
             return;
         }
-        // SAFETY: `sk` is a listening MPTCP socket (a `struct mptcp_sock`), owned and
-        // locked here; `first` is its listening subflow, stable while it listens.
+        // SAFETY: `sk` is a bound MPTCP socket (a `struct mptcp_sock`), owned and locked
+        // here; `first` is the subflow binding created, stable from now on. Nothing else
+        // touches the subflow's flags before `kernel_listen`.
         unsafe {
             bindings::lock_sock(sk);
             let ssk = (*sk.cast::<bindings::mptcp_sock>()).first;
@@ -277,6 +283,17 @@ impl<W: Wake> Socket<W> {
     /// Reads what is available without blocking: `Ok(0)` at end of stream, `EAGAIN` if
     /// nothing yet.
     pub(crate) fn recv(&self, buf: &mut [u8]) -> Result<usize> {
+        self.recv_flags(buf, 0)
+    }
+
+    /// Whether there is something to read without blocking: `Ok(true)` for data,
+    /// `Ok(false)` at end of stream, `EAGAIN` for nothing yet (data stays queued).
+    pub(crate) fn readable(&self) -> Result<bool> {
+        let mut one = [0u8; 1];
+        self.recv_flags(&mut one, bindings::MSG_PEEK).map(|n| n > 0)
+    }
+
+    fn recv_flags(&self, buf: &mut [u8], flags: u32) -> Result<usize> {
         let mut msg = bindings::msghdr::default();
         let mut iov = bindings::kvec {
             iov_base: buf.as_mut_ptr().cast(),
@@ -284,7 +301,7 @@ impl<W: Wake> Socket<W> {
         };
         // SAFETY: valid socket; `iov` describes `buf`, writable for its length.
         let r = unsafe {
-            bindings::kernel_recvmsg(self.sock, &mut msg, &mut iov, 1, buf.len(), bindings::MSG_DONTWAIT as i32)
+            bindings::kernel_recvmsg(self.sock, &mut msg, &mut iov, 1, buf.len(), (bindings::MSG_DONTWAIT | flags) as i32)
         };
         if r < 0 {
             Err(Error::from_errno(r))
@@ -394,8 +411,11 @@ compile_error!("Socket::unpin_mptcp_listener does not handle CONFIG_NET_NS_REFCN
 impl<W: Wake> Drop for Socket<W> {
     fn drop(&mut self) {
         self.unhook();
-        // While the namespace exits, sockets are reset and nothing outlives it.
-        let _ = self.pin_namespace();
+        // The namespace is exiting (its count reached zero): reset rather than leave an
+        // orphan without a reference behind.
+        if !self.pin_namespace() {
+            self.set_abort_on_close();
+        }
         // SAFETY: owned socket, released once.
         unsafe { bindings::sock_release(self.sock) };
     }

@@ -21,7 +21,10 @@ use kernel::types::Opaque;
 
 /// What a timer does when it expires.
 pub(crate) trait Fire: Send + Sync + Sized {
-    /// Called in softirq context with the reference the arming took.
+    /// Called in softirq context with the reference the arming took. It must not drop
+    /// the last reference: the timer's owner holds its own until after
+    /// [`Timer::shutdown`] (dropping the owner from its own timer's expiry would wait
+    /// for that expiry to finish).
     fn fire(this: Arc<Self>);
 }
 
@@ -64,7 +67,8 @@ impl<T: Fire> Timer<T> {
                 bindings::init_timer_key(
                     p,
                     Some(Self::expired),
-                    0,
+                    // Not worth waking an idle CPU for: runs with its next other work.
+                    bindings::TIMER_DEFERRABLE,
                     kernel::c_str!("mptcp_proxy_timer").as_char_ptr(),
                     KEY.0.get(),
                 )
@@ -76,7 +80,8 @@ impl<T: Fire> Timer<T> {
     }
 
     /// Arms the timer to fire `ms` milliseconds from now with a reference on `this`.
-    /// Already armed, it fires at the earlier of the two times. Shut down, nothing.
+    /// Already armed, it is brought forward to this time if that is earlier (two arms
+    /// racing may leave the later of their times). Shut down, nothing.
     pub(crate) fn arm(&self, this: &Arc<T>, ms: u32) {
         if self.dead.load(Ordering::SeqCst) {
             return;
@@ -126,8 +131,9 @@ impl<T: Fire> Timer<T> {
 
     unsafe extern "C" fn expired(t: *mut bindings::timer_list) {
         // SAFETY: `t` is the `raw` field of a live `Timer<T>` (the kernel calls this only
-        // for timers set up in `new`, which `PinnedDrop` shuts down before freeing), and
-        // `raw` is its first field in a `repr(C)` struct.
+        // for timers set up in `new`, which `PinnedDrop` shuts down before freeing; and
+        // `fire` never drops the owner's last reference, see `Fire`), and `raw` is its
+        // first field in a `repr(C)` struct.
         let this = unsafe { &*(t as *const Self) };
         let p = this.slot.swap(ptr::null_mut(), Ordering::SeqCst);
         if !p.is_null() {
