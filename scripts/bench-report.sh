@@ -49,21 +49,3 @@ table "Short connections per second" conns_per_s "conn/s" rr
 table "Time to first byte, median" ttfb_p50_ms "ms" rr
 table "Time to first byte, 99th percentile" ttfb_p99_ms "ms" rr
 table "Memory per idle connection" bytes_per_conn "bytes" mem
-# The relays' own CPU, estimated: the guest's CPU per GiB minus routed's, whose client,
-# server and forwarding work every mode also does.
-echo "Relay CPU per GiB, estimated"
-echo "----------------------------"
-echo
-echo "The guest's CPU seconds per GiB minus routed's (client, server and forwarding are"
-echo "in every mode); a rough estimate from medians, not a separate measurement."
-echo
-printf '.. list-table::\n   :header-rows: 1\n\n'
-printf '   * - test\n     - mptcp_proxy (CPU s/GiB)\n     - HAProxy\n     - proxy / HAProxy\n'
-for t in bulk_shaped_down bulk_shaped_up bulk_unshaped_down bulk_unshaped_up; do
-	awk -F'\t' -v t="$t" '$1 == t && $3 == "cpu_s_per_gib" { v[$2] = $4 }
-		END {
-			p = v["proxy"] - v["routed"]; h = v["haproxy"] - v["routed"]
-			printf "   * - %s\n     - %.2f\n     - %.2f\n     - %s\n", t, p, h, (h > 0 ? sprintf("%.2f", p / h) : "n/a")
-		}' "$tsv"
-done
-echo
