@@ -130,10 +130,9 @@ impl<T: Fire> Timer<T> {
     }
 
     unsafe extern "C" fn expired(t: *mut bindings::timer_list) {
-        // SAFETY: `t` is the `raw` field of a live `Timer<T>` (the kernel calls this only
-        // for timers set up in `new`, which `PinnedDrop` shuts down before freeing; and
-        // `fire` never drops the owner's last reference, see `Fire`), and `raw` is its
-        // first field in a `repr(C)` struct.
+        // Only timers set up in `new` call this; `PinnedDrop` shuts them down before
+        // freeing, and `fire` never drops the owner's last reference (see `Fire`).
+        // SAFETY: so `t` is the `raw` field, first in `repr(C)`, of a live `Timer<T>`.
         let this = unsafe { &*(t as *const Self) };
         let p = this.slot.swap(ptr::null_mut(), Ordering::SeqCst);
         if !p.is_null() {
