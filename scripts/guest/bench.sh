@@ -97,28 +97,37 @@ set_mode() {
 busy_jiffies() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat; }
 record() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >> "$raw"; }
 
-# bulk MODE down|up RUN TAG: one transfer of $secs seconds.
-bulk() {
-	local mode=$1 dir=$2 run=$3 tag=$4 addr port sargs=() cargs=() j0 j1 line bytes s
+# transfer MODE down|up [CMD...]: one $secs transfer (xfer -z), the client run under CMD
+# if given; outputs in $MP_TMP/t.cli and t.srv, busy jiffies of the client's run in
+# T_JIFFIES.
+transfer() {
+	local mode=$1 dir=$2 addr port sargs=() cargs=() j0
+	shift 2
 	read -r addr port <<< "$(target "$mode" bulk)"
 	if [ "$dir" = down ]; then sargs=(-t "$secs"); else cargs=(-t "$secs"); fi
 	set_mode "$mode"
-	mp_bg "$MP_TMP/b.srv" ip netns exec "$MP_SRV" "$MP_XFER" -z -l -m "$(srv_proto "$mode")" -p 80 "${sargs[@]}" -T 120
+	mp_bg "$MP_TMP/t.srv" ip netns exec "$MP_SRV" "$MP_XFER" -z -l -m "$(srv_proto "$mode")" -p 80 "${sargs[@]}" -T 120
 	local spid=$MP_LAST_PID
 	mp_wait_listen "$MP_SRV" 80
 	j0=$(busy_jiffies)
-	ip netns exec "$MP_CLI" "$MP_XFER" -z -c "$addr" -p "$port" "${cargs[@]}" -T 120 > "$MP_TMP/b.cli" 2>&1
-	j1=$(busy_jiffies)
+	"$@" ip netns exec "$MP_CLI" "$MP_XFER" -z -c "$addr" -p "$port" "${cargs[@]}" -T 120 > "$MP_TMP/t.cli" 2>&1
+	T_JIFFIES=$(( $(busy_jiffies) - j0 ))
 	wait "$spid"
-	if [ "$dir" = down ]; then line=$(grep '^sent=' "$MP_TMP/b.cli"); else line=$(grep '^sent=' "$MP_TMP/b.srv"); fi
+}
+
+# bulk MODE down|up RUN TAG: one transfer, its goodput and CPU per GiB recorded.
+bulk() {
+	local mode=$1 dir=$2 run=$3 tag=$4 line bytes s
+	transfer "$mode" "$dir"
+	if [ "$dir" = down ]; then line=$(grep '^sent=' "$MP_TMP/t.cli"); else line=$(grep '^sent=' "$MP_TMP/t.srv"); fi
 	bytes=$(mp_field "$line" recv) s=$(mp_field "$line" secs)
 	if [ -z "$bytes" ] || [ "$bytes" = 0 ]; then
-		echo "bulk $tag $mode $dir run $run FAILED: $(cat "$MP_TMP/b.cli" "$MP_TMP/b.srv" | tail -3 | tr '\n' ' ')"
+		echo "bulk $tag $mode $dir run $run FAILED: $(cat "$MP_TMP/t.cli" "$MP_TMP/t.srv" | tail -3 | tr '\n' ' ')"
 		return
 	fi
 	local mbit cpu
 	mbit=$(awk -v b="$bytes" -v s="$s" 'BEGIN { printf "%.2f", b * 8 / s / 1e6 }')
-	cpu=$(awk -v j=$((j1 - j0)) -v b="$bytes" 'BEGIN { printf "%.2f", j / 100 / (b / 1073741824) }')
+	cpu=$(awk -v j="$T_JIFFIES" -v b="$bytes" 'BEGIN { printf "%.2f", j / 100 / (b / 1073741824) }')
 	record "bulk_${tag}_$dir" "$mode" mbit "$mbit" "$run"
 	record "bulk_${tag}_$dir" "$mode" cpu_s_per_gib "$cpu" "$run"
 	echo "bulk $tag $dir $mode run $run: $mbit Mbit/s, guest CPU $cpu s/GiB"
@@ -186,17 +195,9 @@ modes="routed proxy haproxy"
 
 # profile MODE DIR: one unshaped transfer under perf, the top symbols to /out.
 profile() {
-	local mode=$1 dir=$2 addr port sargs=() cargs=()
-	read -r addr port <<< "$(target "$mode" bulk)"
-	if [ "$dir" = down ]; then sargs=(-t "$secs"); else cargs=(-t "$secs"); fi
-	set_mode "$mode"
-	mp_bg "$MP_TMP/p.srv" ip netns exec "$MP_SRV" "$MP_XFER" -z -l -m "$(srv_proto "$mode")" -p 80 "${sargs[@]}" -T 120
-	local spid=$MP_LAST_PID
-	mp_wait_listen "$MP_SRV" 80
-	perf record -q -a -e cpu-clock -F 499 -o "$MP_TMP/perf.data" -- \
-		ip netns exec "$MP_CLI" "$MP_XFER" -z -c "$addr" -p "$port" "${cargs[@]}" -T 120 > "$MP_TMP/p.cli" 2>&1
-	wait "$spid"
-	echo "profile $mode $dir: $(grep '^sent=' "$MP_TMP/p.cli" "$MP_TMP/p.srv" | tr '\n' ' ')"
+	local mode=$1 dir=$2
+	transfer "$mode" "$dir" perf record -q -a -e cpu-clock -F 499 -o "$MP_TMP/perf.data" --
+	echo "profile $mode $dir: $(grep '^sent=' "$MP_TMP/t.cli" "$MP_TMP/t.srv" | tr '\n' ' ')"
 	perf report -q -i "$MP_TMP/perf.data" --stdio --sort comm,sym 2>/dev/null | grep -v '^$' | head -40 > "/out/profile-$mode-$dir.txt"
 	head -15 "/out/profile-$mode-$dir.txt"
 }
