@@ -3,18 +3,25 @@
 //! mptcp_proxy: an MPTCP-to-TCP proxy and the `lia` coupled congestion control for the
 //! in-kernel MPTCP stack.
 //!
-//! The crate has three parts. `sys` is the only place with `unsafe` code and raw
-//! `bindings::` use: thin wrappers over the kernel's C interfaces. `lia` and `proxy` hold
-//! the logic in safe Rust; their pure files (no `kernel::` imports) also build on the host,
-//! where `host/` runs them under `cargo test`.
+//! The crate has four parts. `sys` is the only place with `unsafe` code and raw
+//! `bindings::` use: thin, generic wrappers over the kernel's C interfaces, which know
+//! nothing of the parts above them. `inet` holds the network values and header logic
+//! that `sys` and the rest share. `lia` and `proxy` hold the logic in safe Rust. The pure
+//! files (no `kernel::` imports: all of `inet`, `counters.rs`, and the files the parts'
+//! `mod.rs` mark so) also build on the host, where `host/` runs them under `cargo test`.
 
 use kernel::prelude::*;
 
+#[macro_use]
+mod counters;
+mod inet;
 mod lia;
 mod proxy;
 mod sys;
 
+use inet::addr::Family;
 use sys::net::{Net, PernetData};
+use sys::netfilter::{Skb, Verdict};
 
 module! {
     type: MptcpProxy,
@@ -52,7 +59,7 @@ impl PernetData for NetData {
         let files = [
             (kernel::c_str!("lia"), lia::show_conns as sys::proc::ShowFn),
             (kernel::c_str!("lia_stat"), lia::show_stats),
-            (kernel::c_str!("mptcp_proxy_stat"), proxy::show_stats),
+            (kernel::c_str!("mptcp_proxy_stat"), show_proxy_stats),
         ];
         for (i, (name, show)) in files.iter().enumerate() {
             if let Err(e) = sys::proc::create(net, name, *show) {
@@ -87,25 +94,26 @@ impl PernetData for NetData {
     }
 }
 
-impl sys::netfilter::SynHook for NetData {
-    fn on_syn(net: &Net, data: &Self, syn: &proxy::gate::Syn<'_>) -> sys::netfilter::Verdict {
-        data.proxy.on_syn(net, syn)
+/// `/proc/net/mptcp_proxy_stat`.
+fn show_proxy_stats(w: &mut sys::proc::SeqWriter, net: &Net) {
+    if let Some(data) = net.data::<NetData>() {
+        data.proxy.show_stats(w);
+    }
+}
+
+impl sys::netfilter::NetHooks for NetData {
+    fn local_in(net: &Net, data: &Self, family: Family, skb: &Skb) -> Verdict {
+        data.proxy.local_in(net, family, skb)
     }
 
-    fn on_out_syn(
-        _net: &Net,
-        data: &Self,
-        _syn: &proxy::gate::Syn<'_>,
-        ct: &sys::netfilter::Conntrack,
-        tcp: &[u8],
-    ) -> Option<proxy::tag::Tagged> {
-        data.proxy.on_out_syn(ct, tcp)
+    fn local_out(_net: &Net, data: &Self, family: Family, skb: &mut Skb) {
+        data.proxy.local_out(family, skb)
     }
 }
 
 impl sys::sysctl::Sysctls for NetData {
     const PATH: &'static CStr = kernel::c_str!("net/mptcp_proxy");
-    const NAMES: &'static [&'static CStr] = &proxy::SYSCTL_NAMES;
+    const NAMES: &'static [&'static str] = &proxy::config::NAMES;
 
     fn get(&self, _net: &Net, idx: usize, w: &mut dyn core::fmt::Write) -> core::fmt::Result {
         self.proxy.sysctl_get(idx, w)
@@ -137,17 +145,10 @@ impl kernel::Module for MptcpProxy {
         let shared = SHARED.install(shared)?;
         let pernet = sys::net::Registration::<NetData>::register()?;
         let lia = sys::cong::Registration::<lia::Lia>::register(module)?;
-        pr_info!("loaded (version {}): congestion control \"lia\"\n", sys::VERSION);
         Ok(MptcpProxy {
             _lia: lia,
             _pernet: pernet,
             _shared: shared,
         })
-    }
-}
-
-impl Drop for MptcpProxy {
-    fn drop(&mut self) {
-        pr_info!("unloading\n");
     }
 }

@@ -5,5 +5,10 @@
 
 #![no_std]
 
+#[macro_use]
+#[path = "../../rust/counters.rs"]
+mod counters;
+
+pub mod inet;
 pub mod lia;
 pub mod proxy;

@@ -45,7 +45,11 @@ fn alpha_matches_float_model_within_one_percent() {
         let want = alpha_model(&s);
         let err = (alpha(&c) - want).abs() / want;
         worst = worst.max(err);
-        assert!(err < 0.01, "iteration {i}: alpha {} vs model {want} for {s:?}", alpha(&c));
+        assert!(
+            err < 0.01,
+            "iteration {i}: alpha {} vs model {want} for {s:?}",
+            alpha(&c)
+        );
     }
     println!("worst relative alpha error over {ITERATIONS} cases: {worst:.2e}");
 }
@@ -64,7 +68,11 @@ fn alpha_matches_model_at_realistic_sizes() {
             .collect();
         let c = couple(s.iter().copied()).unwrap();
         let want = alpha_model(&s);
-        assert!((alpha(&c) - want).abs() / want < 0.001, "{s:?}: {} vs {want}", alpha(&c));
+        assert!(
+            (alpha(&c) - want).abs() / want < 0.001,
+            "{s:?}: {} vs {want}",
+            alpha(&c)
+        );
     }
 }
 
@@ -93,9 +101,18 @@ fn one_subflow_is_exactly_reno() {
     }
     // And at the clamps.
     for s in [
-        Sample { cwnd: 1, rtt_us: RTT_MIN_US },
-        Sample { cwnd: CWND_MAX, rtt_us: RTT_MAX_US },
-        Sample { cwnd: CWND_MAX, rtt_us: RTT_MIN_US },
+        Sample {
+            cwnd: 1,
+            rtt_us: RTT_MIN_US,
+        },
+        Sample {
+            cwnd: CWND_MAX,
+            rtt_us: RTT_MAX_US,
+        },
+        Sample {
+            cwnd: CWND_MAX,
+            rtt_us: RTT_MIN_US,
+        },
     ] {
         let c = couple([s]).unwrap();
         assert_eq!(ai_divisor(&c, s.cwnd), s.cwnd);
@@ -111,14 +128,20 @@ fn equal_rtts_give_max_window_over_total() {
         let n = rng.range(2, MAX_SUBFLOWS as u64) as usize;
         let rtt = rng.log_range(RTT_MIN_US as u64, RTT_MAX_US as u64) as u32;
         let s: Vec<Sample> = (0..n)
-            .map(|_| Sample { cwnd: rng.log_range(1, CWND_MAX as u64) as u32, rtt_us: rtt })
+            .map(|_| Sample {
+                cwnd: rng.log_range(1, CWND_MAX as u64) as u32,
+                rtt_us: rtt,
+            })
             .collect();
         let c = couple(s.iter().copied()).unwrap();
         let max = s.iter().map(|s| s.cwnd).max().unwrap() as f64;
         let want = max / c.total_cwnd as f64;
         assert!((alpha(&c) - want).abs() / want < 0.001, "{s:?}");
         // Total increase per RTT: each subflow gets w_i ACKs per RTT.
-        let per_rtt: f64 = s.iter().map(|x| x.cwnd as f64 / ai_divisor(&c, x.cwnd) as f64).sum();
+        let per_rtt: f64 = s
+            .iter()
+            .map(|x| x.cwnd as f64 / ai_divisor(&c, x.cwnd) as f64)
+            .sum();
         assert!(per_rtt <= 1.0 + 1e-9, "{s:?}: {per_rtt} packets per RTT");
     }
 }
@@ -153,7 +176,10 @@ fn total_increase_never_exceeds_one_tcp_on_the_best_path() {
                 (x.cwnd as f64 / r) / (ai_divisor(&c, x.cwnd) as f64 * r)
             })
             .sum();
-        let best = s.iter().map(|x| 1.0 / (x.rtt_us as f64).powi(2)).fold(0.0, f64::max);
+        let best = s
+            .iter()
+            .map(|x| 1.0 / (x.rtt_us as f64).powi(2))
+            .fold(0.0, f64::max);
         assert!(total <= best * (1.0 + 1e-6), "{s:?}: {total} > {best}");
     }
 }
@@ -191,8 +217,26 @@ fn extreme_inputs_do_not_overflow() {
         many(CWND_MAX, RTT_MAX_US),
         many(1, RTT_MIN_US),
         many(u32::MAX, u32::MAX),
-        vec![Sample { cwnd: CWND_MAX, rtt_us: RTT_MIN_US }, Sample { cwnd: 1, rtt_us: RTT_MAX_US }],
-        vec![Sample { cwnd: 1, rtt_us: RTT_MIN_US }, Sample { cwnd: CWND_MAX, rtt_us: RTT_MAX_US }],
+        vec![
+            Sample {
+                cwnd: CWND_MAX,
+                rtt_us: RTT_MIN_US,
+            },
+            Sample {
+                cwnd: 1,
+                rtt_us: RTT_MAX_US,
+            },
+        ],
+        vec![
+            Sample {
+                cwnd: 1,
+                rtt_us: RTT_MIN_US,
+            },
+            Sample {
+                cwnd: CWND_MAX,
+                rtt_us: RTT_MAX_US,
+            },
+        ],
     ] {
         let c = couple(s.iter().copied()).unwrap();
         let clamped: Vec<Sample> = s
@@ -203,18 +247,51 @@ fn extreme_inputs_do_not_overflow() {
             })
             .collect();
         let want = alpha_model(&clamped);
-        assert!((alpha(&c) - want).abs() / want < 0.01, "{s:?}: {} vs {want}", alpha(&c));
+        assert!(
+            (alpha(&c) - want).abs() / want < 0.01,
+            "{s:?}: {} vs {want}",
+            alpha(&c)
+        );
     }
 }
 
 #[test]
 fn unusable_samples_are_left_out() {
     assert_eq!(couple([]), None);
-    assert_eq!(couple([Sample { cwnd: 10, rtt_us: 0 }, Sample { cwnd: 0, rtt_us: 100 }]), None);
-    let c = couple([Sample { cwnd: 10, rtt_us: 0 }, Sample { cwnd: 20, rtt_us: 1000 }]).unwrap();
+    assert_eq!(
+        couple([
+            Sample {
+                cwnd: 10,
+                rtt_us: 0
+            },
+            Sample {
+                cwnd: 0,
+                rtt_us: 100
+            }
+        ]),
+        None
+    );
+    let c = couple([
+        Sample {
+            cwnd: 10,
+            rtt_us: 0,
+        },
+        Sample {
+            cwnd: 20,
+            rtt_us: 1000,
+        },
+    ])
+    .unwrap();
     assert_eq!((c.subflows, c.total_cwnd, c.alpha_fp), (1, 20, ALPHA_UNIT));
     // More than MAX_SUBFLOWS: the rest are ignored.
-    let c = couple(vec![Sample { cwnd: 1, rtt_us: 100 }; MAX_SUBFLOWS + 5]).unwrap();
+    let c = couple(vec![
+        Sample {
+            cwnd: 1,
+            rtt_us: 100
+        };
+        MAX_SUBFLOWS + 5
+    ])
+    .unwrap();
     assert_eq!(c.subflows as usize, MAX_SUBFLOWS);
 }
 
@@ -222,7 +299,10 @@ fn unusable_samples_are_left_out() {
 fn connection_runs_reno_until_two_subflows_are_active() {
     let mut conn = Connection::new();
     let a = conn.attach().unwrap();
-    let s = Sample { cwnd: 10, rtt_us: 10_000 };
+    let s = Sample {
+        cwnd: 10,
+        rtt_us: 10_000,
+    };
     assert_eq!(conn.update(a, s, true, 0).increase, Increase::Reno);
     let b = conn.attach().unwrap();
     // b attached but has not reported yet: a is still alone.
@@ -244,8 +324,14 @@ fn connection_recomputes_once_per_min_rtt_or_on_change() {
     let mut conn = Connection::new();
     let a = conn.attach().unwrap();
     let b = conn.attach().unwrap();
-    let sa = Sample { cwnd: 10, rtt_us: 10_000 };
-    let sb = Sample { cwnd: 30, rtt_us: 50_000 };
+    let sa = Sample {
+        cwnd: 10,
+        rtt_us: 10_000,
+    };
+    let sb = Sample {
+        cwnd: 30,
+        rtt_us: 50_000,
+    };
     conn.update(a, sa, true, 0);
     assert!(conn.update(b, sb, true, 0).recomputed);
     // Within one min RTT (10 ms): no recomputation.
@@ -274,7 +360,10 @@ fn connection_slots_are_bounded() {
     assert_eq!(conn.attach(), Some(slots[3]));
     // Out-of-range or free slots are ignored, never a panic.
     let mut empty = Connection::new();
-    assert_eq!(empty.update(99, Sample::default(), true, 0).increase, Increase::Reno);
+    assert_eq!(
+        empty.update(99, Sample::default(), true, 0).increase,
+        Increase::Reno
+    );
     empty.loss(5, 1, 0);
     assert!(!empty.detach(MAX_SUBFLOWS + 1));
 }
@@ -285,8 +374,8 @@ fn coupled_windows_converge_to_one_tcp_share() {
     // probability p per packet: in equilibrium the MPTCP connection's total window should
     // be close to a single Reno flow's sqrt(2/p) (RFC 6356 goal 2), while two uncoupled
     // Reno subflows get about twice that.
-    let p = 1e-4;
-    let reno = (2.0 / p as f64).sqrt();
+    let p: f64 = 1e-4;
+    let reno = (2.0 / p).sqrt();
     let mut rng = Rng::new(23);
     let mut conn = Connection::new();
     let ids = [conn.attach().unwrap(), conn.attach().unwrap()];
@@ -301,11 +390,14 @@ fn coupled_windows_converge_to_one_tcp_share() {
             let acks = w[i] as u64;
             let mut lost = false;
             for _ in 0..acks {
-                if (rng.next() as f64 / u64::MAX as f64) < p {
+                if (rng.next_u64() as f64 / u64::MAX as f64) < p {
                     lost = true;
                 }
             }
-            let s = Sample { cwnd: w[i] as u32, rtt_us: rtt };
+            let s = Sample {
+                cwnd: w[i] as u32,
+                rtt_us: rtt,
+            };
             if lost {
                 w[i] = (w[i] / 2.0).max(1.0);
                 conn.loss(ids[i], w[i] as u32, now);
@@ -336,10 +428,19 @@ fn a_silent_subflow_leaves_the_coupling() {
     let mut conn = Connection::new();
     let a = conn.attach().unwrap();
     let b = conn.attach().unwrap();
-    let sa = Sample { cwnd: 100, rtt_us: 100_000 };
-    let sb = Sample { cwnd: 100, rtt_us: 20_000 };
+    let sa = Sample {
+        cwnd: 100,
+        rtt_us: 100_000,
+    };
+    let sb = Sample {
+        cwnd: 100,
+        rtt_us: 20_000,
+    };
     conn.update(b, sb, true, 0);
-    assert!(matches!(conn.update(a, sa, true, 1).increase, Increase::Coupled(_)));
+    assert!(matches!(
+        conn.update(a, sa, true, 1).increase,
+        Increase::Coupled(_)
+    ));
     assert_eq!(conn.coupled().unwrap().subflows, 2);
     let later = SILENT_US + 2 * 20_000 + 1;
     // a keeps reporting; b stays silent.

@@ -5,12 +5,18 @@
 
 mod rng;
 
+use mptcp_proxy_host::inet::syn::MAX_OPTIONS;
 use mptcp_proxy_host::proxy::option::*;
 use rng::Rng;
 
-const V4: Target = Target::V4 { addr: [192, 0, 2, 7], port: 443 };
+const V4: Target = Target::V4 {
+    addr: [192, 0, 2, 7],
+    port: 443,
+};
 const V6: Target = Target::V6 {
-    addr: [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x42],
+    addr: [
+        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x42,
+    ],
     port: 8080,
 };
 
@@ -23,14 +29,19 @@ fn enc(t: &Target) -> Vec<u8> {
 /// A realistic SYN option list: MSS, SACK-permitted + timestamps, window scale, and
 /// MP_CAPABLE (v1, 4 bytes), then `extra`.
 fn syn_with(extra: &[u8]) -> Vec<u8> {
-    let mut v = vec![2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7, 30, 4, 0x01, 0x81];
+    let mut v = vec![
+        2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7, 30, 4, 0x01, 0x81,
+    ];
     v.extend_from_slice(extra);
     v
 }
 
 #[test]
 fn known_encodings() {
-    assert_eq!(enc(&V4), [253, 11, 0x4d, 0x50, 0x14, 0x01, 0xbb, 192, 0, 2, 7]);
+    assert_eq!(
+        enc(&V4),
+        [253, 11, 0x4d, 0x50, 0x14, 0x01, 0xbb, 192, 0, 2, 7]
+    );
     let v6 = enc(&V6);
     assert_eq!(v6.len(), 23);
     assert_eq!(&v6[..7], &[253, 23, 0x4d, 0x50, 0x16, 0x1f, 0x90]);
@@ -50,7 +61,10 @@ fn fits_in_a_syn() {
     s.extend_from_slice(&b);
     assert!(s.len() <= MAX_OPTIONS);
     let p = parse(&s).unwrap();
-    assert_eq!((p.target, p.mptcp, p.timestamps), (Some(V4), MptcpSyn::Capable, true));
+    assert_eq!(
+        (p.target, p.mptcp, p.timestamps),
+        (Some(V4), MptcpSyn::Capable, true)
+    );
     // IPv6 needs the 10 bytes of timestamps (and their 2 NOPs): MSS 4 + SACK-permitted
     // with 2 NOPs 4 + window scale 4 + MP_CAPABLE 4 + 24 = 40.
     let mut s = vec![2, 4, 0x05, 0xb4, 1, 1, 4, 2, 1, 3, 3, 7, 30, 4, 0x01, 0x81];
@@ -78,8 +92,16 @@ fn other_experiments_are_ignored() {
 
 #[test]
 fn mptcp_subtypes() {
-    assert_eq!(parse(&[30, 12, 0x10, 0x01, 0, 0, 0, 0, 0, 0, 0, 0]).unwrap().mptcp, MptcpSyn::Join);
-    assert_eq!(parse(&[30, 4, 0x01, 0x81]).unwrap().mptcp, MptcpSyn::Capable);
+    assert_eq!(
+        parse(&[30, 12, 0x10, 0x01, 0, 0, 0, 0, 0, 0, 0, 0])
+            .unwrap()
+            .mptcp,
+        MptcpSyn::Join
+    );
+    assert_eq!(
+        parse(&[30, 4, 0x01, 0x81]).unwrap().mptcp,
+        MptcpSyn::Capable
+    );
     assert_eq!(parse(&[30, 4, 0x51, 0x00]).unwrap().mptcp, MptcpSyn::Other);
 }
 
@@ -142,12 +164,15 @@ fn end_of_list_stops_parsing() {
 
 fn random_target(rng: &mut Rng) -> Target {
     let port = rng.range(1, 65535) as u16;
-    if rng.next() & 1 == 0 {
-        Target::V4 { addr: (rng.next() as u32).to_be_bytes(), port }
+    if rng.next_u64() & 1 == 0 {
+        Target::V4 {
+            addr: (rng.next_u64() as u32).to_be_bytes(),
+            port,
+        }
     } else {
         let mut addr = [0u8; 16];
-        addr[..8].copy_from_slice(&rng.next().to_be_bytes());
-        addr[8..].copy_from_slice(&rng.next().to_be_bytes());
+        addr[..8].copy_from_slice(&rng.next_u64().to_be_bytes());
+        addr[8..].copy_from_slice(&rng.next_u64().to_be_bytes());
         Target::V6 { addr, port }
     }
 }
@@ -187,7 +212,11 @@ fn reference(opts: &[u8]) -> Option<Option<Target>> {
                         return None;
                     }
                     // Try both families: exactly one encoding must match byte for byte.
-                    let port = if len >= 7 { u16::from_be_bytes([o[5], o[6]]) } else { 0 };
+                    let port = if len >= 7 {
+                        u16::from_be_bytes([o[5], o[6]])
+                    } else {
+                        0
+                    };
                     let cand = match len {
                         11 => {
                             let mut a = [0; 4];
@@ -222,7 +251,7 @@ fn a_million_random_option_lists() {
     for n in 0..1_000_000u32 {
         let mut buf = if n % 2 == 0 {
             let len = rng.range(0, MAX_OPTIONS as u64) as usize;
-            (0..len).map(|_| rng.next() as u8).collect::<Vec<u8>>()
+            (0..len).map(|_| rng.next_u64() as u8).collect::<Vec<u8>>()
         } else {
             let t = random_target(&mut rng);
             let mut b = [0u8; 24];
@@ -232,7 +261,7 @@ fn a_million_random_option_lists() {
             for _ in 0..rng.range(1, 3) {
                 let i = rng.range(0, s.len() as u64 - 1) as usize;
                 s[i] = match rng.range(0, 3) {
-                    0 => rng.next() as u8,
+                    0 => rng.next_u64() as u8,
                     1 => s[i] ^ (1 << rng.range(0, 7)),
                     2 => 253,
                     _ => 0,

@@ -2,15 +2,24 @@
 
 //! The bounded table of pending targets.
 
+use mptcp_proxy_host::inet::addr::Addr;
 use mptcp_proxy_host::proxy::option::Target;
 use mptcp_proxy_host::proxy::pending::*;
-use mptcp_proxy_host::proxy::policy::Addr;
 
 fn k(i: u16) -> Key {
-    Key { addr: Addr::V4([10, 0, 0, 1]), port: i }
+    Key {
+        addr: Addr::V4([10, 0, 0, 1]),
+        port: i,
+    }
 }
-const T: Target = Target::V4 { addr: [203, 0, 113, 9], port: 80 };
-const U: Target = Target::V4 { addr: [203, 0, 113, 10], port: 443 };
+const T: Target = Target::V4 {
+    addr: [203, 0, 113, 9],
+    port: 80,
+};
+const U: Target = Target::V4 {
+    addr: [203, 0, 113, 10],
+    port: 443,
+};
 
 #[test]
 fn insert_take_refresh_expire() {

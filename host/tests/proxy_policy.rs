@@ -2,6 +2,7 @@
 
 //! The proxy's access policy: address parsing, prefixes, special addresses, decisions.
 
+use mptcp_proxy_host::inet::addr::*;
 use mptcp_proxy_host::proxy::option::Target;
 use mptcp_proxy_host::proxy::policy::*;
 
@@ -17,15 +18,33 @@ fn p(s: &str) -> Prefix {
 fn parses_addresses() {
     assert_eq!(a("192.0.2.1"), Addr::V4([192, 0, 2, 1]));
     assert_eq!(a("::"), Addr::V6([0; 16]));
-    assert_eq!(a("::1"), Addr::V6([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]));
+    assert_eq!(
+        a("::1"),
+        Addr::V6([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1])
+    );
     let db8 = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
     assert_eq!(a("2001:db8::1"), Addr::V6(db8));
     assert_eq!(a("2001:DB8:0:0:0:0:0:1"), Addr::V6(db8));
-    assert_eq!(a("2001:db8::"), Addr::V6([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
+    assert_eq!(
+        a("2001:db8::"),
+        Addr::V6([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    );
     assert_eq!(a("::ffff:10.1.2.3").unmapped(), Addr::V4([10, 1, 2, 3]));
     for bad in [
-        "", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1.2.3.04x", "1..2.3", ":::", "1::2::3", "12345::",
-        "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7", "g::", "1:2:3:4:5:6:7::8", "::1.2.3",
+        "",
+        "1.2.3",
+        "1.2.3.4.5",
+        "256.1.1.1",
+        "1.2.3.04x",
+        "1..2.3",
+        ":::",
+        "1::2::3",
+        "12345::",
+        "1:2:3:4:5:6:7:8:9",
+        "1:2:3:4:5:6:7",
+        "g::",
+        "1:2:3:4:5:6:7::8",
+        "::1.2.3",
         "1:2:3:4:5:6:7:1.2.3.4",
     ] {
         assert_eq!(parse_addr(bad), None, "{bad:?}");
@@ -45,7 +64,14 @@ fn prefixes() {
     // IPv4-mapped IPv6 addresses match IPv4 prefixes; families do not mix otherwise.
     assert!(p("10.0.0.0/8").contains(a("::ffff:10.0.0.1")));
     assert!(!p("::/0").contains(a("10.0.0.1")));
-    for bad in ["10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0.0/-1", "10.0.0.0/1/2", "/8"] {
+    for bad in [
+        "10.0.0.0/33",
+        "::/129",
+        "10.0.0.0/",
+        "10.0.0.0/-1",
+        "10.0.0.0/1/2",
+        "/8",
+    ] {
         assert_eq!(Prefix::parse(bad), None, "{bad:?}");
     }
 }
@@ -71,15 +97,35 @@ fn special_addresses() {
     ] {
         assert_eq!(special(a(s)), Some(want), "{s}");
     }
-    for s in ["10.0.0.1", "192.0.2.1", "223.255.255.255", "240.0.0.1", "2001:db8::1", "fec0::1", "::2"] {
+    for s in [
+        "10.0.0.1",
+        "192.0.2.1",
+        "223.255.255.255",
+        "240.0.0.1",
+        "2001:db8::1",
+        "fec0::1",
+        "::2",
+    ] {
         assert_eq!(special(a(s)), None, "{s}");
     }
 }
 
 #[test]
 fn ports() {
-    assert_eq!(PortRange::parse("443"), Some(PortRange { first: 443, last: 443 }));
-    assert_eq!(PortRange::parse("1-65535"), Some(PortRange { first: 1, last: 65535 }));
+    assert_eq!(
+        PortRange::parse("443"),
+        Some(PortRange {
+            first: 443,
+            last: 443
+        })
+    );
+    assert_eq!(
+        PortRange::parse("1-65535"),
+        Some(PortRange {
+            first: 1,
+            last: 65535
+        })
+    );
     for bad in ["0", "65536", "10-5", "", "-", "1-", "a", "1-2-3", "123456"] {
         assert_eq!(PortRange::parse(bad), None, "{bad:?}");
     }
@@ -97,15 +143,34 @@ fn decisions() {
     let clients = [p("10.0.0.0/8"), p("2001:db8:c::/48")];
     let targets = [p("0.0.0.0/0"), p("::/0")];
     let ports = [PortRange::parse("1-65535").unwrap()];
-    let pol = Policy { clients: &clients, targets: &targets, ports: &ports };
+    let pol = Policy {
+        clients: &clients,
+        targets: &targets,
+        ports: &ports,
+    };
     let own = |x: Addr| x == a("198.51.100.1") || x == a("2001:db8:1::1");
     let client = a("10.1.1.1");
     assert_eq!(pol.check(client, &t("203.0.113.5", 80), own), Ok(()));
-    assert_eq!(pol.check(a("2001:db8:c::5"), &t("2001:db8:5::5", 80), own), Ok(()));
-    assert_eq!(pol.check(a("192.0.2.1"), &t("203.0.113.5", 80), own), Err(Refusal::ClientNotAllowed));
-    assert_eq!(pol.check(client, &t("198.51.100.1", 80), own), Err(Refusal::TargetIsProxy));
-    assert_eq!(pol.check(client, &t("::ffff:198.51.100.1", 80), own), Err(Refusal::TargetIsProxy));
-    assert_eq!(pol.check(client, &t("2001:db8:1::1", 80), own), Err(Refusal::TargetIsProxy));
+    assert_eq!(
+        pol.check(a("2001:db8:c::5"), &t("2001:db8:5::5", 80), own),
+        Ok(())
+    );
+    assert_eq!(
+        pol.check(a("192.0.2.1"), &t("203.0.113.5", 80), own),
+        Err(Refusal::ClientNotAllowed)
+    );
+    assert_eq!(
+        pol.check(client, &t("198.51.100.1", 80), own),
+        Err(Refusal::TargetIsProxy)
+    );
+    assert_eq!(
+        pol.check(client, &t("::ffff:198.51.100.1", 80), own),
+        Err(Refusal::TargetIsProxy)
+    );
+    assert_eq!(
+        pol.check(client, &t("2001:db8:1::1", 80), own),
+        Err(Refusal::TargetIsProxy)
+    );
     // Special addresses are refused even though 0.0.0.0/0 and ::/0 are allowed.
     for (s, sp) in [
         ("127.0.0.1", Special::Loopback),
@@ -117,34 +182,80 @@ fn decisions() {
         ("224.1.1.1", Special::Multicast),
         ("255.255.255.255", Special::Broadcast),
     ] {
-        assert_eq!(pol.check(client, &t(s, 80), own), Err(Refusal::TargetSpecial(sp)), "{s}");
+        assert_eq!(
+            pol.check(client, &t(s, 80), own),
+            Err(Refusal::TargetSpecial(sp)),
+            "{s}"
+        );
     }
     // Lists restrict.
     let targets = [p("203.0.113.0/24")];
-    let ports = [PortRange::parse("443").unwrap(), PortRange::parse("8000-8999").unwrap()];
-    let pol = Policy { clients: &clients, targets: &targets, ports: &ports };
+    let ports = [
+        PortRange::parse("443").unwrap(),
+        PortRange::parse("8000-8999").unwrap(),
+    ];
+    let pol = Policy {
+        clients: &clients,
+        targets: &targets,
+        ports: &ports,
+    };
     assert_eq!(pol.check(client, &t("203.0.113.5", 443), own), Ok(()));
     assert_eq!(pol.check(client, &t("203.0.113.5", 8443), own), Ok(()));
-    assert_eq!(pol.check(client, &t("203.0.113.5", 80), own), Err(Refusal::PortNotAllowed));
-    assert_eq!(pol.check(client, &t("198.18.0.1", 443), own), Err(Refusal::TargetNotAllowed));
+    assert_eq!(
+        pol.check(client, &t("203.0.113.5", 80), own),
+        Err(Refusal::PortNotAllowed)
+    );
+    assert_eq!(
+        pol.check(client, &t("198.18.0.1", 443), own),
+        Err(Refusal::TargetNotAllowed)
+    );
 }
 
 #[test]
 fn closed_by_default() {
-    let pol = Policy { clients: &[], targets: &[], ports: &[] };
-    assert_eq!(pol.check(a("10.0.0.1"), &t("203.0.113.5", 80), |_| false), Err(Refusal::ClientNotAllowed));
+    let pol = Policy {
+        clients: &[],
+        targets: &[],
+        ports: &[],
+    };
+    assert_eq!(
+        pol.check(a("10.0.0.1"), &t("203.0.113.5", 80), |_| false),
+        Err(Refusal::ClientNotAllowed)
+    );
     let clients = [p("0.0.0.0/0")];
-    let pol = Policy { clients: &clients, targets: &[], ports: &[] };
-    assert_eq!(pol.check(a("10.0.0.1"), &t("203.0.113.5", 80), |_| false), Err(Refusal::TargetNotAllowed));
+    let pol = Policy {
+        clients: &clients,
+        targets: &[],
+        ports: &[],
+    };
+    assert_eq!(
+        pol.check(a("10.0.0.1"), &t("203.0.113.5", 80), |_| false),
+        Err(Refusal::TargetNotAllowed)
+    );
 }
 
 #[test]
 fn lists() {
-    let l = List::<Prefix, 4>::parse(" 10.0.0.0/8,192.0.2.1\n2001:db8::/32\t", Prefix::parse).unwrap();
-    assert_eq!(l.as_slice(), &[p("10.0.0.0/8"), p("192.0.2.1/32"), p("2001:db8::/32")]);
-    assert_eq!(List::<Prefix, 4>::parse("", Prefix::parse).unwrap().as_slice(), &[]);
-    assert_eq!(List::<Prefix, 4>::parse("10.0.0.0/8 bogus", Prefix::parse).err(), Some(ListError::BadItem(1)));
-    assert_eq!(List::<Prefix, 2>::parse("1.1.1.1 2.2.2.2 3.3.3.3", Prefix::parse).err(), Some(ListError::TooMany));
+    let l =
+        List::<Prefix, 4>::parse(" 10.0.0.0/8,192.0.2.1\n2001:db8::/32\t", Prefix::parse).unwrap();
+    assert_eq!(
+        l.as_slice(),
+        &[p("10.0.0.0/8"), p("192.0.2.1/32"), p("2001:db8::/32")]
+    );
+    assert_eq!(
+        List::<Prefix, 4>::parse("", Prefix::parse)
+            .unwrap()
+            .as_slice(),
+        &[]
+    );
+    assert_eq!(
+        List::<Prefix, 4>::parse("10.0.0.0/8 bogus", Prefix::parse).err(),
+        Some(ListError::BadItem(1))
+    );
+    assert_eq!(
+        List::<Prefix, 2>::parse("1.1.1.1 2.2.2.2 3.3.3.3", Prefix::parse).err(),
+        Some(ListError::TooMany)
+    );
     let ports = List::<PortRange, 4>::parse("80,443 8000-8999", PortRange::parse).unwrap();
     assert_eq!(ports.as_slice().len(), 3);
 }

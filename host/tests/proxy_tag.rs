@@ -4,16 +4,21 @@
 
 mod rng;
 
+use mptcp_proxy_host::inet::addr::Addr;
+use mptcp_proxy_host::inet::csum::*;
 use mptcp_proxy_host::proxy::option::{parse, MptcpSyn, Target};
-use mptcp_proxy_host::proxy::policy::Addr;
 use mptcp_proxy_host::proxy::tag::*;
 use rng::Rng;
 
 /// A Linux SYN header: ports, seq, doff, SYN, window, then MSS, SACK-permitted +
 /// timestamps, NOP + window scale, and MP_CAPABLE when `mptcp`.
 fn linux_syn(mptcp: bool) -> Vec<u8> {
-    let mut h = vec![0x9c, 0x40, 0x04, 0x38, 1, 2, 3, 4, 0, 0, 0, 0, 0, 0x02, 0xfa, 0xf0, 0, 0, 0, 0];
-    h.extend_from_slice(&[2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 7, 0, 0, 0, 0, 1, 3, 3, 7]);
+    let mut h = vec![
+        0x9c, 0x40, 0x04, 0x38, 1, 2, 3, 4, 0, 0, 0, 0, 0, 0x02, 0xfa, 0xf0, 0, 0, 0, 0,
+    ];
+    h.extend_from_slice(&[
+        2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 7, 0, 0, 0, 0, 1, 3, 3, 7,
+    ]);
     if mptcp {
         h.extend_from_slice(&[30, 4, 0x01, 0x81]);
     }
@@ -21,8 +26,14 @@ fn linux_syn(mptcp: bool) -> Vec<u8> {
     h
 }
 
-const T4: Target = Target::V4 { addr: [203, 0, 113, 9], port: 80 };
-const T6: Target = Target::V6 { addr: [0x20, 1, 0xd, 0xb8, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9], port: 443 };
+const T4: Target = Target::V4 {
+    addr: [203, 0, 113, 9],
+    port: 80,
+};
+const T6: Target = Target::V6 {
+    addr: [0x20, 1, 0xd, 0xb8, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9],
+    port: 443,
+};
 
 #[test]
 fn ipv4_target_keeps_every_option() {
@@ -37,7 +48,10 @@ fn ipv4_target_keeps_every_option() {
     assert_eq!(h[13..20], syn[13..20]);
     assert_eq!(h[20..44], syn[20..44]);
     let p = parse(&h[20..]).unwrap();
-    assert_eq!((p.target, p.mptcp, p.timestamps), (Some(T4), MptcpSyn::Capable, true));
+    assert_eq!(
+        (p.target, p.mptcp, p.timestamps),
+        (Some(T4), MptcpSyn::Capable, true)
+    );
 }
 
 #[test]
@@ -47,7 +61,10 @@ fn ipv6_target_drops_timestamps() {
     assert!(t.dropped_timestamps);
     assert_eq!(t.len, 60);
     let p = parse(&t.header[20..t.len]).unwrap();
-    assert_eq!((p.target, p.mptcp, p.timestamps), (Some(T6), MptcpSyn::Capable, false));
+    assert_eq!(
+        (p.target, p.mptcp, p.timestamps),
+        (Some(T6), MptcpSyn::Capable, false)
+    );
     // MSS and window scale survive.
     let o = &t.header[20..t.len];
     assert_eq!(&o[..4], &[2, 4, 0x05, 0xb4]);
@@ -61,7 +78,10 @@ fn ipv6_target_drops_timestamps() {
 fn refusals() {
     let syn = linux_syn(true);
     let t = tag_syn(&syn, &T4).unwrap();
-    assert_eq!(tag_syn(&t.header[..t.len], &T4).err(), Some(TagError::AlreadyTagged));
+    assert_eq!(
+        tag_syn(&t.header[..t.len], &T4).err(),
+        Some(TagError::AlreadyTagged)
+    );
     let mut ack = syn.clone();
     ack[13] = 0x12;
     assert_eq!(tag_syn(&ack, &T4).err(), Some(TagError::NotPlainSyn));
@@ -138,16 +158,19 @@ fn checksums_match_a_reference() {
     let mut rng = Rng::new(77);
     for i in 0..20_000 {
         let (s, d) = if i % 2 == 0 {
-            (Addr::V4((rng.next() as u32).to_be_bytes()), Addr::V4((rng.next() as u32).to_be_bytes()))
+            (
+                Addr::V4((rng.next_u64() as u32).to_be_bytes()),
+                Addr::V4((rng.next_u64() as u32).to_be_bytes()),
+            )
         } else {
             let mut a = [0u8; 16];
             let mut b = [0u8; 16];
-            a[..8].copy_from_slice(&rng.next().to_be_bytes());
-            b[8..].copy_from_slice(&rng.next().to_be_bytes());
+            a[..8].copy_from_slice(&rng.next_u64().to_be_bytes());
+            b[8..].copy_from_slice(&rng.next_u64().to_be_bytes());
             (Addr::V6(a), Addr::V6(b))
         };
         let len = rng.range(20, 60) as usize;
-        let seg: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+        let seg: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
         let want = reference_check(s, d, &seg);
         assert_eq!(full_check(s, d, &seg), want);
         // A partial checksum plus the device's sum over the segment gives the same.

@@ -5,12 +5,14 @@
 
 pub struct Rng(u64);
 
+// Each test binary includes this file and uses only some of its methods.
+#[allow(dead_code)]
 impl Rng {
     pub fn new(seed: u64) -> Self {
         Rng(seed | 1)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -19,13 +21,13 @@ impl Rng {
 
     /// Uniform in `[lo, hi]`.
     pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo + 1)
+        lo + self.next_u64() % (hi - lo + 1)
     }
 
     /// Log-uniform in `[lo, hi]`: small and large magnitudes equally likely.
     pub fn log_range(&mut self, lo: u64, hi: u64) -> u64 {
         let (a, b) = ((lo as f64).ln(), (hi as f64).ln());
-        let x = a + (b - a) * (self.next() as f64 / u64::MAX as f64);
+        let x = a + (b - a) * (self.next_u64() as f64 / u64::MAX as f64);
         (x.exp().round() as u64).clamp(lo, hi)
     }
 }

@@ -149,7 +149,11 @@ impl Connection {
             let quiet = now_us.saturating_sub(s.last_us);
             quiet <= SILENT_US + 2 * s.sample.rtt_us as u64
         };
-        let active = self.slots.iter().filter(|s| s.used && s.active).filter(live);
+        let active = self
+            .slots
+            .iter()
+            .filter(|s| s.used && s.active)
+            .filter(live);
         self.coupled = couple(active.clone().map(|s| s.sample));
         let min_rtt = active
             .map(|s| s.sample.rtt_us)

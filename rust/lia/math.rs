@@ -157,7 +157,11 @@ pub fn couple<I: IntoIterator<Item = Sample>>(samples: I) -> Option<Coupled> {
 pub fn ai_divisor(c: &Coupled, cwnd: u32) -> u32 {
     let unit = 1u64 << Z_SHIFT;
     let d = c.divisor_fp.saturating_add(unit - 1) >> Z_SHIFT;
-    let d = if d > u32::MAX as u64 { u32::MAX } else { d as u32 };
+    let d = if d > u32::MAX as u64 {
+        u32::MAX
+    } else {
+        d as u32
+    };
     if d > cwnd {
         d
     } else {

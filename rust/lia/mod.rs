@@ -55,45 +55,31 @@ use crate::sys::tcp::{ConnKey, TcpSock};
 use coupling::{Connection, Increase};
 use math::{Sample, ALPHA_SHIFT, ALPHA_UNIT, Z_SHIFT};
 
-/// The counters of `/proc/net/lia_stat`, per network namespace.
-#[derive(Clone, Copy)]
-#[repr(usize)]
-pub(crate) enum Stat {
-    /// `lia` initialised on a socket.
-    SubflowInit,
-    /// An MPTCP subflow joined its connection's coupling.
-    SubflowCoupled,
-    /// A subflow that could not be coupled (no free slot, or no memory): runs as Reno.
-    SubflowUncoupled,
-    /// `lia` on a socket that is not an MPTCP subflow: runs as Reno.
-    PlainTcp,
-    /// An MPTCP connection fell back to TCP, or a subflow lost its MPTCP context: it left
-    /// the coupling and runs as Reno.
-    MptcpFallback,
-    /// Coupling state created for a connection.
-    ConnCreated,
-    /// Coupling state freed (its last subflow left).
-    ConnFreed,
-    /// Alpha recomputed.
-    AlphaRecomputed,
+counters! {
+    /// The counters of `/proc/net/lia_stat`, per network namespace.
+    pub(crate) enum Stat {
+        /// `lia` initialised on a socket.
+        SubflowInit = "LiaSubflowInit",
+        /// An MPTCP subflow joined its connection's coupling.
+        SubflowCoupled = "LiaSubflowCoupled",
+        /// A subflow that could not be coupled (no free slot, or no memory): runs as Reno.
+        SubflowUncoupled = "LiaSubflowUncoupled",
+        /// `lia` on a socket that is not an MPTCP subflow: runs as Reno.
+        PlainTcp = "LiaPlainTcp",
+        /// An MPTCP connection fell back to TCP, or a subflow lost its MPTCP context: it
+        /// left the coupling and runs as Reno.
+        MptcpFallback = "LiaMptcpFallback",
+        /// Coupling state created for a connection.
+        ConnCreated = "LiaConnCreated",
+        /// Coupling state freed (its last subflow left).
+        ConnFreed = "LiaConnFreed",
+        /// Alpha recomputed.
+        AlphaRecomputed = "LiaAlphaRecomputed",
+    }
 }
 
-/// Number of [`Stat`] counters.
-pub(crate) const NSTATS: usize = 8;
-
-const STAT_NAMES: [&str; NSTATS] = [
-    "LiaSubflowInit",
-    "LiaSubflowCoupled",
-    "LiaSubflowUncoupled",
-    "LiaPlainTcp",
-    "LiaMptcpFallback",
-    "LiaConnCreated",
-    "LiaConnFreed",
-    "LiaAlphaRecomputed",
-];
-
 /// Per-namespace counters.
-pub(crate) type Stats = Counters<NSTATS>;
+pub(crate) type Stats = Counters<{ Stat::COUNT }>;
 
 fn stat(sk: &TcpSock, s: Stat) {
     if let Some(data) = sk.net().data::<crate::NetData>() {
@@ -105,8 +91,6 @@ fn stat(sk: &TcpSock, s: Stat) {
 #[pin_data]
 pub(crate) struct Coupling {
     key: ConnKey,
-    /// The connection's token, for `/proc/net/lia`.
-    token: u32,
     /// The namespace (its address, only compared), for `/proc/net/lia`.
     net: usize,
     #[pin]
@@ -129,7 +113,7 @@ impl Registry {
 
     /// Attaches a subflow of connection `key`: finds or creates its coupling and takes a
     /// slot in it.
-    fn attach(&self, sk: &TcpSock, key: ConnKey, token: u32) -> Option<(Arc<Coupling>, usize)> {
+    fn attach(&self, sk: &TcpSock, key: ConnKey) -> Option<(Arc<Coupling>, usize)> {
         let mut conns = self.conns.lock();
         let coupling = match conns.get(&key) {
             Some(c) => c.clone(),
@@ -137,26 +121,22 @@ impl Registry {
                 let c = Arc::pin_init(
                     pin_init!(Coupling {
                         key,
-                        token,
                         net: sk.net().as_ptr() as usize,
                         state <- new_spinlock_bh!(Connection::new(), "lia_conn"),
                     }),
                     GFP_ATOMIC,
                 )
                 .ok()?;
-                conns.try_create_and_insert(key, c.clone(), GFP_ATOMIC).ok()?;
+                conns
+                    .try_create_and_insert(key, c.clone(), GFP_ATOMIC)
+                    .ok()?;
                 stat(sk, Stat::ConnCreated);
                 c
             }
         };
-        let slot = coupling.state.lock().attach();
-        match slot {
-            Some(slot) => Some((coupling, slot)),
-            None => {
-                // Full: leave the entry as it is, its subflows are attached.
-                None
-            }
-        }
+        // Full: leave the entry as it is, its subflows are attached.
+        let slot = coupling.state.lock().attach()?;
+        Some((coupling, slot))
     }
 
     /// Detaches a subflow; frees the connection's entry when it was the last one.
@@ -170,19 +150,27 @@ impl Registry {
 
     /// Writes the couplings of namespace `net` as a table.
     fn show(&self, w: &mut SeqWriter, net: &Net) {
-        let _ = writeln!(w, "token    subflows coupled alpha      total_cwnd ai_divisor");
+        let _ = writeln!(
+            w,
+            "token    subflows coupled alpha      total_cwnd ai_divisor"
+        );
         let conns = self.conns.lock();
         for c in conns.values().filter(|c| c.net == net.as_ptr() as usize) {
             let st = c.state.lock();
             let (coupled, alpha, total, div) = match st.coupled() {
-                Some(k) => (k.subflows, k.alpha_fp, k.total_cwnd, k.divisor_fp >> Z_SHIFT),
+                Some(k) => (
+                    k.subflows,
+                    k.alpha_fp,
+                    k.total_cwnd,
+                    k.divisor_fp >> Z_SHIFT,
+                ),
                 None => (0, 0, 0, 0),
             };
             let frac = ((alpha & (ALPHA_UNIT - 1)) * 10000) >> ALPHA_SHIFT;
             let _ = writeln!(
                 w,
                 "{:08x} {:8} {:7} {:5}.{:04} {:10} {:10}",
-                c.token,
+                c.key.token(),
                 st.attached(),
                 coupled,
                 alpha >> ALPHA_SHIFT,
@@ -194,9 +182,8 @@ impl Registry {
     }
 }
 
-/// `icsk_ca_priv` flags.
-const F_SETTLED: u32 = 1 << 0; // attaching was tried and gave up: no retry
-const F_COUPLED: u32 = 1 << 1; // slot is valid
+/// `icsk_ca_priv` flag: attaching was tried (coupled or not); no retry.
+const F_SETTLED: u32 = 1 << 0;
 
 /// The `lia` congestion-control algorithm.
 pub(crate) struct Lia;
@@ -221,11 +208,11 @@ impl Lia {
         let Some(reg) = Self::registry() else {
             return;
         };
-        match reg.attach(sk, sub.conn, sub.token) {
+        match reg.attach(sk, sub.conn) {
             Some((coupling, slot)) => {
                 p.set(coupling);
                 p.slot = slot as u32;
-                p.flags |= F_COUPLED | F_SETTLED;
+                p.flags |= F_SETTLED;
                 stat(sk, Stat::SubflowCoupled);
             }
             None => {
@@ -241,7 +228,6 @@ impl Lia {
                 reg.detach(sk, coupling, p.slot as usize);
             }
         }
-        p.flags &= !F_COUPLED;
     }
 
     /// Reports the subflow's window and RTT to its coupling; returns how it increases.
@@ -280,7 +266,10 @@ impl Lia {
     /// A loss or an undo set the subflow's window to `cwnd`: alpha is due.
     fn window_changed(sk: &TcpSock, p: &SharedPriv<Coupling>, cwnd: u32) {
         if let Some(coupling) = p.get() {
-            coupling.state.lock().loss(p.slot as usize, cwnd, sk.clock_us());
+            coupling
+                .state
+                .lock()
+                .loss(p.slot as usize, cwnd, sk.clock_us());
         }
     }
 }
@@ -353,8 +342,8 @@ pub(crate) fn show_conns(w: &mut SeqWriter, net: &Net) {
 /// `/proc/net/lia_stat`: the namespace's counters, one `Name Value` per line.
 pub(crate) fn show_stats(w: &mut SeqWriter, net: &Net) {
     if let Some(data) = net.data::<crate::NetData>() {
-        for (i, name) in STAT_NAMES.iter().enumerate() {
-            let _ = writeln!(w, "{:<24}{}", name, data.lia.get(i));
+        for &s in Stat::ALL {
+            let _ = writeln!(w, "{:<24}{}", s.name(), data.lia.get(s as usize));
         }
     }
 }

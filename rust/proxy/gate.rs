@@ -4,25 +4,14 @@
 //! through with its target.
 //!
 //! Pure: no kernel imports; `host/` builds this file too. The netfilter hook in `sys/`
-//! hands over the addresses, ports and option bytes of every TCP SYN (without ACK) it
-//! sees; this file decides.
+//! (through `proxy::hook`) hands over the addresses, ports and option bytes of every TCP
+//! SYN (without ACK) it sees; this file decides.
 
 use super::option::{self, MptcpSyn, ParseError, Target};
-use super::policy::{Addr, Policy, Refusal};
-
-/// The parts of a SYN the decision needs.
-#[derive(Clone, Copy, Debug)]
-pub struct Syn<'a> {
-    pub saddr: Addr,
-    /// With `sport`, what the listener will see as the accepted connection's addresses.
-    #[allow(dead_code)]
-    pub daddr: Addr,
-    #[allow(dead_code)]
-    pub sport: u16,
-    pub dport: u16,
-    /// The TCP option bytes (after the fixed header).
-    pub options: &'a [u8],
-}
+use super::policy::{Policy, Refusal};
+use super::stats::Stat;
+use crate::inet::addr::Addr;
+use crate::inet::syn::Syn;
 
 /// Why a SYN to the proxy port was refused. Each is a counter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,7 +41,12 @@ pub enum Decision {
 
 /// Decides on a SYN. `proxy_port` is the configured port (0: proxy off); `is_own` tells
 /// whether an address is one of the proxy's.
-pub fn decide(proxy_port: u16, syn: &Syn<'_>, policy: &Policy<'_>, is_own: impl Fn(Addr) -> bool) -> Decision {
+pub fn decide(
+    proxy_port: u16,
+    syn: &Syn<'_>,
+    policy: &Policy<'_>,
+    is_own: impl Fn(Addr) -> bool,
+) -> Decision {
     if proxy_port == 0 || syn.dport != proxy_port {
         return Decision::Ignore;
     }
@@ -70,81 +64,6 @@ pub fn decide(proxy_port: u16, syn: &Syn<'_>, policy: &Policy<'_>, is_own: impl 
         },
     }
 }
-
-/// The proxy's counters, in `/proc/net/mptcp_proxy_stat` order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(usize)]
-pub enum Stat {
-    SynAccepted,
-    SynJoin,
-    RefusedBadOptionList,
-    RefusedBadLength,
-    RefusedBadVersion,
-    RefusedBadFamily,
-    RefusedZeroPort,
-    RefusedDuplicate,
-    RefusedNoTarget,
-    RefusedTargetOnJoin,
-    RefusedClient,
-    RefusedTargetIsProxy,
-    RefusedTargetSpecial,
-    RefusedTargetNotAllowed,
-    RefusedPortNotAllowed,
-    ClientTagged,
-    ClientDroppedTimestamps,
-    ClientNoRoom,
-    PendingEvicted,
-    AcceptNoTarget,
-    RefusedTooMany,
-    ConnAccepted,
-    ConnClosed,
-    ConnReset,
-    ConnIdleTimeout,
-    UpstreamRefused,
-    UpstreamTimeout,
-    UpstreamUnreachable,
-    UpstreamFailed,
-    BytesUp,
-    BytesDown,
-}
-
-/// Number of [`Stat`] counters.
-pub const NSTATS: usize = 31;
-
-/// Counter names, indexed by [`Stat`].
-pub const STAT_NAMES: [&str; NSTATS] = [
-    "ProxySynAccepted",
-    "ProxySynJoin",
-    "ProxyRefusedBadOptionList",
-    "ProxyRefusedBadLength",
-    "ProxyRefusedBadVersion",
-    "ProxyRefusedBadFamily",
-    "ProxyRefusedZeroPort",
-    "ProxyRefusedDuplicate",
-    "ProxyRefusedNoTarget",
-    "ProxyRefusedTargetOnJoin",
-    "ProxyRefusedClient",
-    "ProxyRefusedTargetIsProxy",
-    "ProxyRefusedTargetSpecial",
-    "ProxyRefusedTargetNotAllowed",
-    "ProxyRefusedPortNotAllowed",
-    "ProxyClientTagged",
-    "ProxyClientDroppedTimestamps",
-    "ProxyClientNoRoom",
-    "ProxyPendingEvicted",
-    "ProxyAcceptNoTarget",
-    "ProxyRefusedTooMany",
-    "ProxyConnAccepted",
-    "ProxyConnClosed",
-    "ProxyConnReset",
-    "ProxyConnIdleTimeout",
-    "ProxyUpstreamRefused",
-    "ProxyUpstreamTimeout",
-    "ProxyUpstreamUnreachable",
-    "ProxyUpstreamFailed",
-    "ProxyBytesUp",
-    "ProxyBytesDown",
-];
 
 impl Decision {
     /// The counter a decision moves, if any.
@@ -171,4 +90,3 @@ impl Decision {
         })
     }
 }
-

@@ -19,6 +19,8 @@
 //!
 //! `Length` is 11 for IPv4 and 23 for IPv6; `Ver` is 1.
 
+use crate::inet::addr::Addr;
+
 /// TCP option kind of RFC 6994 experimental options (the first of the two).
 pub const KIND_EXP1: u8 = 253;
 /// The second experimental kind; RFC 6994 allows either, so both are recognised.
@@ -37,8 +39,6 @@ pub const LEN_V4: usize = 11;
 pub const LEN_V6: usize = 23;
 /// TCP option kind of MPTCP (RFC 8684).
 pub const KIND_MPTCP: u8 = 30;
-/// Most bytes of options a TCP header can carry.
-pub const MAX_OPTIONS: usize = 40;
 
 /// Where the proxy connects: an address and a port.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -50,6 +50,14 @@ pub enum Target {
 }
 
 impl Target {
+    /// The address.
+    pub fn addr(&self) -> Addr {
+        match *self {
+            Target::V4 { addr, .. } => Addr::V4(addr),
+            Target::V6 { addr, .. } => Addr::V6(addr),
+        }
+    }
+
     /// The port.
     pub fn port(&self) -> u16 {
         match *self {

@@ -13,7 +13,7 @@
 //! request socket.
 
 use super::option::Target;
-use super::policy::Addr;
+use crate::inet::addr::Addr;
 
 /// A client's address and port.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,20 +80,31 @@ impl<S: core::ops::DerefMut<Target = [Option<Entry>]>> Pending<S> {
             Some(e) if self.alive(e, now_ms) => Inserted::Evicted,
             _ => Inserted::New,
         };
-        self.slots[i] = Some(Entry { key, target, at_ms: now_ms });
+        self.slots[i] = Some(Entry {
+            key,
+            target,
+            at_ms: now_ms,
+        });
         was
     }
 
     /// Removes and returns the live target of `key`.
     pub fn take(&mut self, key: Key, now_ms: u64) -> Option<Target> {
         let max = self.max_age_ms;
-        let slot = self.slots.iter_mut().find(|s| matches!(s, Some(e) if e.key == key))?;
+        let slot = self
+            .slots
+            .iter_mut()
+            .find(|s| matches!(s, Some(e) if e.key == key))?;
         let e = slot.take()?;
         (now_ms.saturating_sub(e.at_ms) <= max).then_some(e.target)
     }
 
     /// Live entries.
     pub fn len(&self, now_ms: u64) -> usize {
-        self.slots.iter().flatten().filter(|e| self.alive(e, now_ms)).count()
+        self.slots
+            .iter()
+            .flatten()
+            .filter(|e| self.alive(e, now_ms))
+            .count()
     }
 }

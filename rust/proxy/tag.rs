@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The client side: rewriting an outgoing SYN's TCP header to carry the proxy-target
-//! option, and the TCP checksum arithmetic that goes with it.
+//! option.
 //!
 //! Pure: no kernel imports; `host/` builds this file too. The netfilter hook copies the
 //! SYN's TCP header (a SYN of a Linux client carries no data) into [`tag_syn`], then writes
-//! the new header back, longer, and fixes the IP length and the checksums.
+//! the new header back, longer, and fixes the IP length and the checksums
+//! (`inet::syn::fix_headers`).
 //!
 //! The option goes after the SYN's own options, padded to 4 bytes. When there is no room
 //! (an IPv6 target with timestamps, see `Documentation/proxy-option.rst`), the timestamps
@@ -13,11 +14,8 @@
 //! sees a SYN-ACK without timestamps and runs without them. If there is still no room
 //! (TCP Fast Open cookies, MD5 or AO signatures), the SYN is left alone and counted.
 
-use super::option::{self, MptcpSyn, Target, MAX_OPTIONS};
-use super::policy::Addr;
-
-/// Longest TCP header.
-pub const MAX_HEADER: usize = 20 + MAX_OPTIONS;
+use super::option::{self, MptcpSyn, Target};
+use crate::inet::syn::{MAX_HEADER, MAX_OPTIONS};
 
 /// Why a SYN was not tagged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,53 +123,4 @@ pub fn tag_syn(tcp: &[u8], target: &Target) -> Result<Tagged, TagError> {
     out.header[12] = ((len / 4) as u8) << 4 | (tcp[12] & 0x0f);
     out.len = len;
     Ok(out)
-}
-
-/// One's-complement sum of `data` as big-endian 16-bit words, added to `sum`.
-pub fn sum16(data: &[u8], mut sum: u32) -> u32 {
-    let mut chunks = data.chunks_exact(2);
-    for c in &mut chunks {
-        sum += u16::from_be_bytes([c[0], c[1]]) as u32;
-    }
-    if let [b] = chunks.remainder() {
-        sum += (*b as u32) << 8;
-    }
-    sum
-}
-
-/// Folds a 32-bit one's-complement sum to 16 bits.
-pub fn fold(mut sum: u32) -> u16 {
-    while sum >> 16 != 0 {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    sum as u16
-}
-
-/// The TCP pseudo-header sum for a segment of `len` bytes.
-pub fn pseudo_sum(saddr: Addr, daddr: Addr, len: u32) -> u32 {
-    let mut s = 0;
-    for a in [saddr, daddr] {
-        s = match a {
-            Addr::V4(b) => sum16(&b, s),
-            Addr::V6(b) => sum16(&b, s),
-        };
-    }
-    // Protocol 6, and the length (32 bits for IPv6, 16 for IPv4: same sum).
-    s + 6 + (len >> 16) + (len & 0xffff)
-}
-
-/// The value of the checksum field for a segment whose checksum the device (or the stack,
-/// later) completes (`CHECKSUM_PARTIAL`): the folded pseudo-header sum, not inverted.
-pub fn partial_check(saddr: Addr, daddr: Addr, len: u32) -> u16 {
-    fold(pseudo_sum(saddr, daddr, len))
-}
-
-/// The full TCP checksum of `segment` (its checksum field is ignored).
-pub fn full_check(saddr: Addr, daddr: Addr, segment: &[u8]) -> u16 {
-    let mut s = pseudo_sum(saddr, daddr, segment.len() as u32);
-    s = sum16(&segment[..16.min(segment.len())], s);
-    if segment.len() > 18 {
-        s = sum16(&segment[18..], s);
-    }
-    !fold(s)
 }

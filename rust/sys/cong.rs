@@ -22,7 +22,7 @@ use kernel::ThisModule;
 use super::tcp::TcpSock;
 
 /// Size of `icsk_ca_priv`, the per-socket private area of a congestion control.
-pub(crate) const CA_PRIV_SIZE: usize = size_of::<[u64; 13]>();
+pub(crate) const CA_PRIV_SIZE: usize = bindings::ICSK_CA_PRIV_SIZE;
 
 /// A congestion-control algorithm.
 ///
@@ -136,31 +136,65 @@ unsafe fn split<'a, T: CongestionOps>(sk: *mut bindings::sock) -> (&'a TcpSock, 
     }
 }
 
+/// The TCP stack's `init` of `T`'s ops table.
+///
+/// # Safety
+///
+/// Only the TCP stack calls it, through the ops table [`Registration`] registered,
+/// with a TCP socket using `T` whose callbacks it serialises.
 unsafe extern "C" fn init_callback<T: CongestionOps>(sk: *mut bindings::sock) {
     // SAFETY: called by the TCP stack as `T`'s `init`.
     let (sk, p) = unsafe { split::<T>(sk) };
     T::init(sk, p)
 }
 
+/// The TCP stack's `release` of `T`'s ops table.
+///
+/// # Safety
+///
+/// Only the TCP stack calls it, through the ops table [`Registration`] registered,
+/// with a TCP socket using `T` whose callbacks it serialises.
 unsafe extern "C" fn release_callback<T: CongestionOps>(sk: *mut bindings::sock) {
     // SAFETY: called by the TCP stack as `T`'s `release`.
     let (sk, p) = unsafe { split::<T>(sk) };
     T::release(sk, p)
 }
 
+/// The TCP stack's `ssthresh` of `T`'s ops table.
+///
+/// # Safety
+///
+/// Only the TCP stack calls it, through the ops table [`Registration`] registered,
+/// with a TCP socket using `T` whose callbacks it serialises.
 unsafe extern "C" fn ssthresh_callback<T: CongestionOps>(sk: *mut bindings::sock) -> u32 {
     // SAFETY: called by the TCP stack as `T`'s `ssthresh`.
     let (sk, p) = unsafe { split::<T>(sk) };
     T::ssthresh(sk, p)
 }
 
+/// The TCP stack's `undo_cwnd` of `T`'s ops table.
+///
+/// # Safety
+///
+/// Only the TCP stack calls it, through the ops table [`Registration`] registered,
+/// with a TCP socket using `T` whose callbacks it serialises.
 unsafe extern "C" fn undo_cwnd_callback<T: CongestionOps>(sk: *mut bindings::sock) -> u32 {
     // SAFETY: called by the TCP stack as `T`'s `undo_cwnd`.
     let (sk, p) = unsafe { split::<T>(sk) };
     T::undo_cwnd(sk, p)
 }
 
-unsafe extern "C" fn cong_avoid_callback<T: CongestionOps>(sk: *mut bindings::sock, ack: u32, acked: u32) {
+/// The TCP stack's `cong_avoid` of `T`'s ops table.
+///
+/// # Safety
+///
+/// Only the TCP stack calls it, through the ops table [`Registration`] registered,
+/// with a TCP socket using `T` whose callbacks it serialises.
+unsafe extern "C" fn cong_avoid_callback<T: CongestionOps>(
+    sk: *mut bindings::sock,
+    ack: u32,
+    acked: u32,
+) {
     // SAFETY: called by the TCP stack as `T`'s `cong_avoid`.
     let (sk, p) = unsafe { split::<T>(sk) };
     T::cong_avoid(sk, p, ack, acked)
@@ -221,6 +255,12 @@ impl<T: Send + Sync> SharedPriv<T> {
     }
 }
 
+/// The TCP stack's `set_state` of `T`'s ops table.
+///
+/// # Safety
+///
+/// Only the TCP stack calls it, through the ops table [`Registration`] registered,
+/// with a TCP socket using `T` whose callbacks it serialises.
 unsafe extern "C" fn set_state_callback<T: CongestionOps>(sk: *mut bindings::sock, new_state: u8) {
     // SAFETY: called by the TCP stack as `T`'s `set_state`.
     let (sk, p) = unsafe { split::<T>(sk) };

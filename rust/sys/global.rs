@@ -24,7 +24,10 @@ impl<T: Sync + 'static> Global<T> {
     }
 
     /// Publishes `value`. Fails with `EBUSY` if the slot is already in use.
-    pub(crate) fn install(&'static self, value: Pin<KBox<T>>) -> kernel::error::Result<Installed<T>> {
+    pub(crate) fn install(
+        &'static self,
+        value: Pin<KBox<T>>,
+    ) -> kernel::error::Result<Installed<T>> {
         // SAFETY: the box stays pinned: it is only turned back into a `Pin<KBox<T>>` in
         // `Installed::drop`, and never moved out of in between.
         let raw = KBox::into_raw(unsafe { Pin::into_inner_unchecked(value) });

@@ -8,11 +8,11 @@
 
 pub(crate) mod cong;
 pub(crate) mod global;
-pub(crate) mod netfilter;
 pub(crate) mod net;
+pub(crate) mod netfilter;
 pub(crate) mod proc;
-pub(crate) mod socket;
 pub(crate) mod rcu;
+pub(crate) mod socket;
 pub(crate) mod stats;
 pub(crate) mod sync;
 pub(crate) mod sysctl;
@@ -20,9 +20,6 @@ pub(crate) mod tcp;
 pub(crate) mod time;
 pub(crate) mod timer;
 pub(crate) mod workqueue;
-
-/// The module's version, also in `modinfo`.
-pub(crate) const VERSION: &str = "0.1.0";
 
 /// Adds a `field=value` string to the module's `.modinfo` section, as `module!` does for
 /// its own keys (6.12's `module!` has no `version` key). Same attributes as `module!`'s,

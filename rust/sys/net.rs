@@ -13,6 +13,8 @@ use kernel::error::{to_result, Result};
 use kernel::init::Zeroable;
 use kernel::types::Opaque;
 
+use crate::inet::addr::Addr;
+
 /// A network namespace.
 ///
 /// # Invariants
@@ -85,13 +87,15 @@ unsafe impl<T: PernetData> Sync for Registration<T> {}
 
 impl<T: PernetData> Registration<T> {
     pub(crate) fn register() -> Result<Self> {
-        let mut ops = bindings::pernet_operations::default();
-        ops.init = Some(init_callback::<T>);
-        ops.exit = Some(exit_callback::<T>);
-        // CAST: `AtomicU32` has the layout of `u32`; the kernel writes the id once, before
-        // any namespace callback runs.
-        ops.id = NET_ID.as_ptr().cast();
-        ops.size = core::mem::size_of::<T>();
+        let ops = bindings::pernet_operations {
+            init: Some(init_callback::<T>),
+            exit: Some(exit_callback::<T>),
+            // CAST: `AtomicU32` has the layout of `u32`; the kernel writes the id once,
+            // before any namespace callback runs.
+            id: NET_ID.as_ptr().cast(),
+            size: core::mem::size_of::<T>(),
+            ..Default::default()
+        };
         let ops = KBox::into_raw(KBox::new(ops, GFP_KERNEL)?);
         // SAFETY: `ops` is a valid, fully initialised table that lives until `drop`.
         if let Err(e) = to_result(unsafe { bindings::register_pernet_subsys(ops) }) {
@@ -118,6 +122,11 @@ impl<T: PernetData> Drop for Registration<T> {
     }
 }
 
+/// The pernet `init` of [`Registration`]'s ops table.
+///
+/// # Safety
+///
+/// Only the kernel calls it, with a namespace being set up (alive).
 unsafe extern "C" fn init_callback<T: PernetData>(net: *mut bindings::net) -> kernel::ffi::c_int {
     // SAFETY: the kernel calls `init` with a live namespace.
     let net = unsafe { Net::from_raw(net) };
@@ -130,6 +139,11 @@ unsafe extern "C" fn init_callback<T: PernetData>(net: *mut bindings::net) -> ke
     }
 }
 
+/// The pernet `exit` of [`Registration`]'s ops table.
+///
+/// # Safety
+///
+/// Only the kernel calls it, with a namespace being torn down (still alive).
 unsafe extern "C" fn exit_callback<T: PernetData>(net: *mut bindings::net) {
     // SAFETY: the kernel calls `exit` with a namespace that is still alive.
     let net = unsafe { Net::from_raw(net) };
@@ -140,8 +154,7 @@ unsafe extern "C" fn exit_callback<T: PernetData>(net: *mut bindings::net) {
 
 impl Net {
     /// Whether `a` is one of this namespace's local addresses.
-    pub(crate) fn is_local(&self, a: crate::proxy::policy::Addr) -> bool {
-        use crate::proxy::policy::Addr;
+    pub(crate) fn is_local(&self, a: Addr) -> bool {
         match a {
             Addr::V4(b) => {
                 // SAFETY: valid namespace; the address is passed in network order, as the
@@ -151,7 +164,8 @@ impl Net {
             }
             Addr::V6(b) => {
                 // SAFETY: `in6_addr` is 16 bytes of address in network order.
-                let addr: bindings::in6_addr = unsafe { core::mem::transmute::<[u8; 16], bindings::in6_addr>(b) };
+                let addr: bindings::in6_addr =
+                    unsafe { core::mem::transmute::<[u8; 16], bindings::in6_addr>(b) };
                 // SAFETY: valid namespace and address; no device restriction.
                 unsafe { bindings::ipv6_chk_addr(self.as_ptr(), &addr, core::ptr::null(), 0) != 0 }
             }

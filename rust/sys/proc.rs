@@ -36,7 +36,13 @@ pub(crate) fn create(net: &Net, name: &'static CStr, show: ShowFn) -> Result {
     // SAFETY: `name` is a valid NUL-terminated string, `net.proc_net()` the namespace's
     // live `/proc/net` directory; the callback has the signature the kernel expects.
     let pde = unsafe {
-        bindings::proc_create_net_single(name.as_char_ptr(), 0o444, net.proc_net(), Some(show_callback), data)
+        bindings::proc_create_net_single(
+            name.as_char_ptr(),
+            0o444,
+            net.proc_net(),
+            Some(show_callback),
+            data,
+        )
     };
     if pde.is_null() {
         return Err(ENOMEM);
@@ -50,7 +56,15 @@ pub(crate) fn remove(net: &Net, name: &'static CStr) {
     unsafe { bindings::remove_proc_entry(name.as_char_ptr(), net.proc_net()) };
 }
 
-unsafe extern "C" fn show_callback(seq: *mut bindings::seq_file, _v: *mut kernel::ffi::c_void) -> kernel::ffi::c_int {
+/// The `show` of every file [`create`] made.
+///
+/// # Safety
+///
+/// Only the seq_file code calls it, for a file [`create`] made and opened.
+unsafe extern "C" fn show_callback(
+    seq: *mut bindings::seq_file,
+    _v: *mut kernel::ffi::c_void,
+) -> kernel::ffi::c_int {
     // `seq` is the live seq_file of a file opened with `single_open_net`: its `private` is
     // the namespace (`seq_file_single_net()` with CONFIG_NET_NS), held by the open file.
     // SAFETY: as above; `file->f_inode->i_private` is the entry's data (`pde_data()`),

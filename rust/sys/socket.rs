@@ -13,7 +13,7 @@ use kernel::error::{code::*, to_result, Error, Result};
 use kernel::sync::{Arc, ArcBorrow};
 
 use super::net::Net;
-use crate::proxy::policy::Addr;
+use crate::inet::addr::Addr;
 
 /// Why a connection failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,15 +26,20 @@ pub(crate) enum SockError {
 }
 
 impl SockError {
-    /// Classifies an error returned by a socket call (e.g. a `connect` that failed at once).
-    pub(crate) fn of(e: Error) -> SockError {
-        match (-e.to_errno()) as u32 {
+    /// Classifies a positive errno value (a socket's `sk_err`).
+    fn of_errno(errno: u32) -> SockError {
+        match errno {
             bindings::ECONNREFUSED => SockError::Refused,
             bindings::ETIMEDOUT => SockError::TimedOut,
             bindings::EHOSTUNREACH | bindings::ENETUNREACH => SockError::Unreachable,
             bindings::ECONNRESET => SockError::Reset,
             _ => SockError::Other,
         }
+    }
+
+    /// Classifies an error returned by a socket call (e.g. a `connect` that failed at once).
+    pub(crate) fn of(e: Error) -> SockError {
+        Self::of_errno(e.to_errno().unsigned_abs())
     }
 }
 
@@ -96,25 +101,28 @@ fn sockaddr(addr: Addr, port: u16, as_v6: bool) -> (bindings::__kernel_sockaddr_
     let p = ptr::addr_of_mut!(ss);
     match (addr, as_v6) {
         (Addr::V4(a), false) => {
-            let mut sin = bindings::sockaddr_in::default();
-            sin.sin_family = bindings::AF_INET as u16;
-            sin.sin_port = port.to_be();
-            sin.sin_addr.s_addr = u32::from_ne_bytes(a);
+            let sin = bindings::sockaddr_in {
+                sin_family: bindings::AF_INET as u16,
+                sin_port: port.to_be(),
+                sin_addr: bindings::in_addr {
+                    s_addr: u32::from_ne_bytes(a),
+                },
+                ..Default::default()
+            };
             // SAFETY: `sockaddr_storage` is larger than `sockaddr_in` and suitably aligned.
             unsafe { p.cast::<bindings::sockaddr_in>().write(sin) };
             (ss, core::mem::size_of::<bindings::sockaddr_in>() as i32)
         }
         (a, _) => {
-            let b = match a {
-                Addr::V6(b) => b,
-                // IPv4-mapped IPv6 address for an IPv6 socket.
-                Addr::V4(v) => [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, v[0], v[1], v[2], v[3]],
+            // An IPv4 address is IPv4-mapped for an IPv6 socket.
+            let b = a.to_v6();
+            let sin6 = bindings::sockaddr_in6 {
+                sin6_family: bindings::AF_INET6 as u16,
+                sin6_port: port.to_be(),
+                // SAFETY: `in6_addr` is the 16 address bytes in network order.
+                sin6_addr: unsafe { core::mem::transmute::<[u8; 16], bindings::in6_addr>(b) },
+                ..Default::default()
             };
-            let mut sin6 = bindings::sockaddr_in6::default();
-            sin6.sin6_family = bindings::AF_INET6 as u16;
-            sin6.sin6_port = port.to_be();
-            // SAFETY: `in6_addr` is the 16 address bytes in network order.
-            sin6.sin6_addr = unsafe { core::mem::transmute::<[u8; 16], bindings::in6_addr>(b) };
             // SAFETY: `sockaddr_storage` is larger than `sockaddr_in6` and suitably aligned.
             unsafe { p.cast::<bindings::sockaddr_in6>().write(sin6) };
             (ss, core::mem::size_of::<bindings::sockaddr_in6>() as i32)
@@ -130,7 +138,10 @@ fn parse_sockaddr(ss: &bindings::__kernel_sockaddr_storage) -> Option<(Addr, u16
         match (*p.cast::<bindings::sockaddr>()).sa_family as u32 {
             bindings::AF_INET => {
                 let sin = p.cast::<bindings::sockaddr_in>().read();
-                Some((Addr::V4(sin.sin_addr.s_addr.to_ne_bytes()), u16::from_be(sin.sin_port)))
+                Some((
+                    Addr::V4(sin.sin_addr.s_addr.to_ne_bytes()),
+                    u16::from_be(sin.sin_port),
+                ))
             }
             bindings::AF_INET6 => {
                 let sin6 = p.cast::<bindings::sockaddr_in6>().read();
@@ -154,7 +165,11 @@ impl<W: Wake> Socket<W> {
 
     /// A new socket in `net`: IPv6 if `v6` (dual-stack for a listener), else IPv4.
     pub(crate) fn new(net: &Net, v6: bool, proto: Proto) -> Result<Self> {
-        let family = if v6 { bindings::AF_INET6 } else { bindings::AF_INET } as i32;
+        let family = if v6 {
+            bindings::AF_INET6
+        } else {
+            bindings::AF_INET
+        } as i32;
         let protocol = match proto {
             Proto::Tcp => bindings::IPPROTO_TCP,
             Proto::Mptcp => bindings::IPPROTO_MPTCP,
@@ -162,7 +177,13 @@ impl<W: Wake> Socket<W> {
         let mut sock = ptr::null_mut();
         // SAFETY: valid namespace; `sock` receives the new socket.
         to_result(unsafe {
-            bindings::sock_create_kern(net.as_ptr(), family, bindings::sock_type_SOCK_STREAM as i32, protocol, &mut sock)
+            bindings::sock_create_kern(
+                net.as_ptr(),
+                family,
+                bindings::sock_type_SOCK_STREAM as i32,
+                protocol,
+                &mut sock,
+            )
         })?;
         Ok(Self::from_raw(sock))
     }
@@ -243,7 +264,8 @@ impl<W: Wake> Socket<W> {
     pub(crate) fn accept<V: Wake>(&self) -> Result<Option<Socket<V>>> {
         let mut new = ptr::null_mut();
         // SAFETY: valid listening socket; `new` receives the accepted socket.
-        let r = unsafe { bindings::kernel_accept(self.sock, &mut new, bindings::O_NONBLOCK as i32) };
+        let r =
+            unsafe { bindings::kernel_accept(self.sock, &mut new, bindings::O_NONBLOCK as i32) };
         match r {
             0 => Ok(Some(Socket::<V>::from_raw(new))),
             e if e == EAGAIN.to_errno() => Ok(None),
@@ -255,7 +277,14 @@ impl<W: Wake> Socket<W> {
     pub(crate) fn connect(&self, addr: Addr, port: u16, v6: bool) -> Result {
         let (mut ss, len) = sockaddr(addr, port, v6);
         // SAFETY: valid socket and address of `len` bytes.
-        let r = unsafe { bindings::kernel_connect(self.sock, ptr::addr_of_mut!(ss).cast(), len, bindings::O_NONBLOCK as i32) };
+        let r = unsafe {
+            bindings::kernel_connect(
+                self.sock,
+                ptr::addr_of_mut!(ss).cast(),
+                len,
+                bindings::O_NONBLOCK as i32,
+            )
+        };
         if r == 0 || r == -(bindings::EINPROGRESS as i32) {
             Ok(())
         } else {
@@ -301,7 +330,14 @@ impl<W: Wake> Socket<W> {
         };
         // SAFETY: valid socket; `iov` describes `buf`, writable for its length.
         let r = unsafe {
-            bindings::kernel_recvmsg(self.sock, &mut msg, &mut iov, 1, buf.len(), (bindings::MSG_DONTWAIT | flags) as i32)
+            bindings::kernel_recvmsg(
+                self.sock,
+                &mut msg,
+                &mut iov,
+                1,
+                buf.len(),
+                (bindings::MSG_DONTWAIT | flags) as i32,
+            )
         };
         if r < 0 {
             Err(Error::from_errno(r))
@@ -312,8 +348,10 @@ impl<W: Wake> Socket<W> {
 
     /// Writes what fits without blocking; `EAGAIN` if nothing fits.
     pub(crate) fn send(&self, buf: &[u8]) -> Result<usize> {
-        let mut msg = bindings::msghdr::default();
-        msg.msg_flags = (bindings::MSG_DONTWAIT | bindings::MSG_NOSIGNAL) as u32;
+        let mut msg = bindings::msghdr {
+            msg_flags: bindings::MSG_DONTWAIT | bindings::MSG_NOSIGNAL,
+            ..Default::default()
+        };
         let mut iov = bindings::kvec {
             iov_base: buf.as_ptr() as *mut _,
             iov_len: buf.len(),
@@ -349,18 +387,11 @@ impl<W: Wake> Socket<W> {
                 ptr::read_volatile(ptr::addr_of!((*sk).__sk_common.skc_state)) as u32,
             )
         };
-        let err = match err {
-            0 => None,
-            bindings::ECONNREFUSED => Some(SockError::Refused),
-            bindings::ETIMEDOUT => Some(SockError::TimedOut),
-            bindings::EHOSTUNREACH | bindings::ENETUNREACH => Some(SockError::Unreachable),
-            bindings::ECONNRESET => Some(SockError::Reset),
-            _ => Some(SockError::Other),
-        };
         let established = state == bindings::TCP_ESTABLISHED || state == bindings::TCP_CLOSE_WAIT;
-        (err, established || (err.is_none() && state == bindings::TCP_CLOSE))
-            .0
-            .map_or((None, established), |e| (Some(e), false))
+        match err {
+            0 => (None, established),
+            e => (Some(SockError::of_errno(e)), false),
+        }
     }
 
     /// From now on, every wake-up of the socket (data, space, state, error) calls
@@ -369,8 +400,10 @@ impl<W: Wake> Socket<W> {
         if self.waiter.is_some() {
             return Ok(());
         }
-        let mut entry = bindings::wait_queue_entry::default();
-        entry.func = Some(wake_function::<W>);
+        let entry = bindings::wait_queue_entry {
+            func: Some(wake_function::<W>),
+            ..Default::default()
+        };
         let mut w = KBox::new(
             Waiter {
                 entry,
@@ -383,7 +416,10 @@ impl<W: Wake> Socket<W> {
         // (`init_waitqueue_func_entry()`: flags 0, no private, our function) and stays at
         // this address until `unhook` removes it.
         unsafe {
-            bindings::add_wait_queue(ptr::addr_of_mut!((*self.sock).wq.wait), ptr::addr_of_mut!(w.entry))
+            bindings::add_wait_queue(
+                ptr::addr_of_mut!((*self.sock).wq.wait),
+                ptr::addr_of_mut!(w.entry),
+            )
         };
         self.waiter = Some(w);
         Ok(())
@@ -395,7 +431,10 @@ impl<W: Wake> Socket<W> {
             // SAFETY: the entry was added in `hook`; removing takes the wait-queue lock, so
             // no wake function runs on it afterwards.
             unsafe {
-                bindings::remove_wait_queue(ptr::addr_of_mut!((*self.sock).wq.wait), ptr::addr_of_mut!(w.entry))
+                bindings::remove_wait_queue(
+                    ptr::addr_of_mut!((*self.sock).wq.wait),
+                    ptr::addr_of_mut!(w.entry),
+                )
             };
             // SAFETY: `owner` came from `Arc::into_raw` in `hook`.
             drop(unsafe { Arc::from_raw(w.owner) });
@@ -421,6 +460,11 @@ impl<W: Wake> Drop for Socket<W> {
     }
 }
 
+/// The wake function of the entries [`Socket::hook`] adds.
+///
+/// # Safety
+///
+/// Only the wait queue calls it, with its lock held, for an entry `hook` added.
 unsafe extern "C" fn wake_function<W: Wake>(
     entry: *mut bindings::wait_queue_entry,
     _mode: kernel::ffi::c_uint,

@@ -22,8 +22,8 @@ pub(crate) const MAX_TEXT: usize = 512;
 pub(crate) trait Sysctls: PernetData {
     /// The directory, e.g. `net/mptcp_proxy`.
     const PATH: &'static CStr;
-    /// The entries' names; their index is passed to `get` and `set`.
-    const NAMES: &'static [&'static CStr];
+    /// The entries' names, each NUL-terminated; their index is passed to `get` and `set`.
+    const NAMES: &'static [&'static str];
     /// Writes the value of entry `idx`.
     fn get(&self, net: &Net, idx: usize, w: &mut dyn Write) -> fmt::Result;
     /// Sets entry `idx` from text (without the trailing newline); an error leaves the
@@ -48,19 +48,24 @@ impl Slot {
         let n = T::NAMES.len();
         let mut table = KVec::<bindings::ctl_table>::with_capacity(n, GFP_KERNEL)?;
         for (i, name) in T::NAMES.iter().enumerate() {
-            let mut e = bindings::ctl_table::default();
-            e.procname = name.as_char_ptr();
-            e.mode = 0o644;
-            e.proc_handler = Some(handler::<T>);
-            // CAST: the index and the namespace travel in the entry's spare pointers.
-            e.extra1 = i as *mut kernel::ffi::c_void;
-            e.extra2 = net.as_ptr().cast();
+            let name = CStr::from_bytes_with_nul(name.as_bytes()).map_err(|_| EINVAL)?;
+            let e = bindings::ctl_table {
+                procname: name.as_char_ptr(),
+                mode: 0o644,
+                proc_handler: Some(handler::<T>),
+                // CAST: the index and the namespace travel in the entry's spare pointers.
+                extra1: i as *mut kernel::ffi::c_void,
+                extra2: net.as_ptr().cast(),
+                ..Default::default()
+            };
             table.push(e, GFP_KERNEL)?;
         }
         let (tp, len, cap) = table.into_raw_parts();
         // SAFETY: `tp` holds `len` valid entries that live until `unregister`, and the
         // path is a valid string; the namespace is alive (called from its init).
-        let hdr = unsafe { bindings::register_net_sysctl_sz(net.as_ptr(), T::PATH.as_char_ptr(), tp, len) };
+        let hdr = unsafe {
+            bindings::register_net_sysctl_sz(net.as_ptr(), T::PATH.as_char_ptr(), tp, len)
+        };
         if hdr.is_null() {
             // SAFETY: back from `into_raw_parts`, not registered.
             drop(unsafe { KVec::from_raw_parts(tp, len, cap) });
@@ -99,13 +104,23 @@ struct Buf {
 
 impl Write for Buf {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        let end = self.n.checked_add(s.len()).filter(|&e| e <= MAX_TEXT).ok_or(fmt::Error)?;
+        let end = self
+            .n
+            .checked_add(s.len())
+            .filter(|&e| e <= MAX_TEXT)
+            .ok_or(fmt::Error)?;
         self.b[self.n..end].copy_from_slice(s.as_bytes());
         self.n = end;
         Ok(())
     }
 }
 
+/// The `proc_handler` of every entry [`Slot::register`] makes.
+///
+/// # Safety
+///
+/// Only the sysctl code calls it, for a registered entry, with a kernel buffer of
+/// `*lenp` bytes and a valid position.
 unsafe extern "C" fn handler<T: Sysctls>(
     table: *const bindings::ctl_table,
     write: kernel::ffi::c_int,
@@ -142,13 +157,16 @@ unsafe extern "C" fn handler<T: Sysctls>(
             Err(e) => Error::to_errno(e),
         }
     } else {
-        let mut out = Buf { b: [0; MAX_TEXT], n: 0 };
+        let mut out = Buf {
+            b: [0; MAX_TEXT],
+            n: 0,
+        };
         if data.get(net, idx, &mut out).is_err() || out.write_str("\n").is_err() {
             return EINVAL.to_errno();
         }
-        let start = (*pos).max(0) as usize;
-        let avail = out.n.saturating_sub(start);
-        let n = avail.min(*len);
+        // A position past the end (a reader that seeks) reads nothing.
+        let start = usize::try_from(*pos).unwrap_or(0).min(out.n);
+        let n = (out.n - start).min(*len);
         // SAFETY: `buf` has room for `*len` >= `n` bytes; `start + n <= out.n`.
         unsafe { ptr::copy_nonoverlapping(out.b.as_ptr().add(start), buf, n) };
         *len = n;

@@ -34,13 +34,18 @@ pub(crate) struct TcpSock(Opaque<bindings::sock>);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct ConnKey(usize, u32);
 
+impl ConnKey {
+    /// The connection's local token.
+    pub(crate) fn token(&self) -> u32 {
+        self.1
+    }
+}
+
 /// What a congestion-control algorithm needs to know about a subflow's MPTCP side.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Subflow {
     /// The connection the subflow belongs to.
     pub(crate) conn: ConnKey,
-    /// The connection's local token (for display).
-    pub(crate) token: u32,
     /// The connection fell back to plain TCP.
     pub(crate) fallback: bool,
 }
@@ -134,7 +139,8 @@ impl TcpSock {
     pub(crate) fn can_send(&self) -> bool {
         // SAFETY: valid socket; `skc_state` is a byte written with WRITE_ONCE by the
         // stack and read here with a volatile (READ_ONCE-like) load.
-        let state = unsafe { read_volatile(addr_of!((*self.as_ptr()).__sk_common.skc_state)) } as u32;
+        let state =
+            unsafe { read_volatile(addr_of!((*self.as_ptr()).__sk_common.skc_state)) } as u32;
         state == bindings::TCP_ESTABLISHED || state == bindings::TCP_CLOSE_WAIT
     }
 
@@ -155,7 +161,8 @@ impl TcpSock {
         // SAFETY: for an MPTCP subflow, `icsk_ulp_data` is its `mptcp_subflow_context`
         // (`mptcp_subflow_ctx()`), alive until the ULP is released, which is after the
         // congestion control is.
-        let ctx = unsafe { (*tp).inet_conn.icsk_ulp_data }.cast::<bindings::mptcp_subflow_context>();
+        let ctx =
+            unsafe { (*tp).inet_conn.icsk_ulp_data }.cast::<bindings::mptcp_subflow_context>();
         if ctx.is_null() {
             return None;
         }
@@ -173,7 +180,6 @@ impl TcpSock {
         let token = unsafe { read_volatile(addr_of!((*msk).token)) };
         Some(Subflow {
             conn: ConnKey(conn as usize, token),
-            token,
             fallback: flags & (1 << bindings::MPTCP_FALLBACK_DONE) != 0,
         })
     }

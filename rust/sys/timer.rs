@@ -91,7 +91,11 @@ impl<T: Fire> Timer<T> {
         // SAFETY: pure conversion.
         let expires = now.wrapping_add(unsafe { bindings::__msecs_to_jiffies(ms) });
         let p = Arc::into_raw(this.clone()) as *mut T;
-        if self.slot.compare_exchange(ptr::null_mut(), p, Ordering::SeqCst, Ordering::SeqCst).is_err() {
+        if self
+            .slot
+            .compare_exchange(ptr::null_mut(), p, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
             // SAFETY: `p` came from `into_raw` above and was not stored.
             drop(unsafe { Arc::from_raw(p) });
             // Pending (or just firing, then a spare expiry finds the slot empty): bring
@@ -129,6 +133,11 @@ impl<T: Fire> Timer<T> {
         self.release();
     }
 
+    /// The timer's function.
+    ///
+    /// # Safety
+    ///
+    /// Only the timer code calls it, for a timer set up in [`Timer::new`].
     unsafe extern "C" fn expired(t: *mut bindings::timer_list) {
         // Only timers set up in `new` call this; `PinnedDrop` shuts them down before
         // freeing, and `fire` never drops the owner's last reference (see `Fire`).

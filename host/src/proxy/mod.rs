@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `rust/proxy/`: the proxy-target option codec and the access policy.
+//! `rust/proxy/`: the option codec, the policy, the gate, SYN tagging, the pending table,
+//! the counters and the sysctl table.
 
 #[path = "../../../rust/proxy/option.rs"]
 pub mod option;
@@ -16,3 +17,9 @@ pub mod tag;
 
 #[path = "../../../rust/proxy/pending.rs"]
 pub mod pending;
+
+#[path = "../../../rust/proxy/stats.rs"]
+pub mod stats;
+
+#[path = "../../../rust/proxy/config.rs"]
+pub mod config;
