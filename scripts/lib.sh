@@ -19,6 +19,11 @@ CACHE="${MPTCP_PROXY_CACHE:-/var/cache/mptcp-proxy}"
 CARGO_TOOLS="$CACHE/tools"          # cargo install --root for bindgen-cli
 BINDGEN="$CARGO_TOOLS/bin/bindgen"
 
+# The module's linters, Debian's builds matching that rustc (the rustup ones on PATH do
+# not): scripts/lint.sh.
+RUSTFMT=/usr/bin/rustfmt
+CLIPPY_DRIVER=/usr/bin/clippy-driver
+
 # The kernel's make must see Debian's rustc, never the rustup one on PATH (no rust-src).
 KMAKE_TOOLS=(CC=gcc HOSTCC=gcc RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc
 	RUSTDOC=/usr/bin/rustdoc BINDGEN="$BINDGEN")

@@ -11,6 +11,8 @@ PKGS=(
 	# kernel build
 	build-essential bc bison flex libelf-dev libssl-dev cpio kmod xz-utils rsync python3
 	"rustc-web=$RUSTC_WEB_VERSION" "rust-web-src=$RUSTC_WEB_VERSION"
+	# the module's linters (scripts/lint.sh), matching that rustc
+	"rustfmt-web=$RUSTC_WEB_VERSION" "rust-web-clippy=$RUSTC_WEB_VERSION"
 	"clang-$LLVM_MAJOR" "lld-$LLVM_MAJOR" "llvm-$LLVM_MAJOR" "libclang-$LLVM_MAJOR-dev"
 	"$LINUX_SOURCE_PKG=$LINUX_SOURCE_VERSION"
 	# guest userspace: shell, network tools copied into the initramfs
@@ -55,6 +57,8 @@ fi
 /usr/bin/rustc --version | grep -q '^rustc 1\.96\.0' ||
 	die "/usr/bin/rustc is not 1.96.0: $(/usr/bin/rustc --version)"
 [ -d "$RUSTC_SRC_DIR/library/core" ] || die "rust library source missing in $RUSTC_SRC_DIR"
+"$RUSTFMT" --version >/dev/null && "$CLIPPY_DRIVER" --version | grep -q '^clippy 0\.1\.96' ||
+	die "rustfmt or clippy-driver missing or not 1.96 ($RUSTFMT, $CLIPPY_DRIVER)"
 "$BINDGEN" --version | grep -qx "bindgen $BINDGEN_VERSION" || die "bindgen is not $BINDGEN_VERSION"
 gcc --version | head -1 | grep -q ' 12\.' || die "gcc 12 expected: $(gcc --version | head -1)"
 [ -f /usr/src/$LINUX_SOURCE_PKG.tar.xz ] || die "/usr/src/$LINUX_SOURCE_PKG.tar.xz missing"

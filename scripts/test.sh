@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The README's test command: set up everything, run the host tests (cargo test) and the
-# kselftests in QEMU, and end with one line "N passed, N failed[, N skipped]" that
-# counts both. Exits non-zero if anything failed.
+# The README's test command: set up everything, run the source checks (rustfmt, clippy:
+# scripts/lint.sh), the host tests (cargo test) and the kselftests in QEMU, and end with
+# one line "N passed, N failed[, N skipped]" that counts all three. Exits non-zero if
+# anything failed.
 #
 #   scripts/test.sh [SELFTEST...]     (default: every TEST_PROGS of selftests/Makefile)
 #
@@ -17,6 +18,15 @@ t1=$(date +%s)
 log "set-up took $((t1 - t0)) s"
 
 pass=0 fail=0 skip=0 failed=()
+
+log "source checks: rustfmt, clippy"
+while read -r line; do
+	echo "$line"
+	case $line in
+	"ok - "*) pass=$((pass + 1)) ;;
+	"not ok - "*) fail=$((fail + 1)); failed+=("lint: ${line#not ok - }") ;;
+	esac
+done < <("$TOP/scripts/lint.sh" 2>&1)
 
 log "host tests: cargo test"
 host_log=$(mktemp)
