@@ -40,6 +40,10 @@ struct Shared {
     lia: lia::Registry,
     /// The proxy's work items run here; dropping it waits for all of them.
     wq: sys::workqueue::OwnedQueue,
+    /// Serialises writers of the `net.mptcp_proxy` sysctls (of every namespace: writes
+    /// are rare, and a port change waits for the old proxy's work while holding it).
+    #[pin]
+    config_lock: kernel::sync::Mutex<()>,
 }
 
 /// The module's [`Shared`] state, installed at load and freed at unload.
@@ -106,7 +110,7 @@ impl sys::netfilter::NetHooks for NetData {
         data.proxy.local_in(net, family, skb)
     }
 
-    fn local_out(_net: &Net, data: &Self, family: Family, skb: &mut Skb) {
+    fn local_out(_net: &Net, data: &Self, family: Family, skb: &Skb) {
         data.proxy.local_out(family, skb)
     }
 }
@@ -114,6 +118,10 @@ impl sys::netfilter::NetHooks for NetData {
 impl sys::sysctl::Sysctls for NetData {
     const PATH: &'static CStr = kernel::c_str!("net/mptcp_proxy");
     const NAMES: &'static [&'static str] = &proxy::config::NAMES;
+    // The proxy opens sockets to targets for remote clients and holds their buffers in
+    // the kernel, charged to no one's memory cgroup: only the host's administrator may
+    // start or configure it (Documentation/proxy-admin.rst, "Privileges").
+    const HOST_ADMIN_ONLY: bool = true;
 
     fn get(&self, _net: &Net, idx: usize, w: &mut dyn core::fmt::Write) -> core::fmt::Result {
         self.proxy.sysctl_get(idx, w)
@@ -139,6 +147,7 @@ impl kernel::Module for MptcpProxy {
             pin_init!(Shared {
                 lia <- lia::Registry::new(),
                 wq,
+                config_lock <- kernel::new_mutex!((), "mptcp_proxy_config"),
             }),
             GFP_KERNEL,
         )?;

@@ -19,6 +19,10 @@ CACHE="${MPTCP_PROXY_CACHE:-/var/cache/mptcp-proxy}"
 CARGO_TOOLS="$CACHE/tools"          # cargo install --root for bindgen-cli
 BINDGEN="$CARGO_TOOLS/bin/bindgen"
 
+# The module built for the debug kernel (scripts/build-all.sh --debug), outside the
+# clone: a copy of rust/ and Kbuild built with clang against the debug tree.
+DEBUG_MODULE_DIR="$CACHE/module-debug"
+
 # The module's linters, Debian's builds matching that rustc (the rustup ones on PATH do
 # not): scripts/lint.sh.
 RUSTFMT=/usr/bin/rustfmt
@@ -26,6 +30,10 @@ CLIPPY_DRIVER=/usr/bin/clippy-driver
 
 # The kernel's make must see Debian's rustc, never the rustup one on PATH (no rust-src).
 KMAKE_TOOLS=(CC=gcc HOSTCC=gcc RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc
+	RUSTDOC=/usr/bin/rustdoc BINDGEN="$BINDGEN")
+# The debug kernel (and modules for it) is built with Debian's clang/lld 14
+# (clang-14, ld.lld-14, llvm-ar-14, ...).
+KMAKE_TOOLS_LLVM=(LLVM=-$LLVM_MAJOR RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc
 	RUSTDOC=/usr/bin/rustdoc BINDGEN="$BINDGEN")
 
 log()  { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }

@@ -4,8 +4,12 @@
 # Boot the project's kernel in QEMU with an initramfs holding the module, the selftests
 # and the host tools they need, run a command in the guest, and return its exit status.
 #
-#   scripts/qemu-run.sh [--timeout SECS] [--cpus N] [--mem MB] [--out DIR] [--log FILE] \
-#                       -- COMMAND...
+#   scripts/qemu-run.sh [--debug] [--timeout SECS] [--cpus N] [--mem MB] [--out DIR] \
+#                       [--log FILE] -- COMMAND...
+#
+# --debug boots the debug kernel (scripts/build-kernel.sh --debug: KASAN, lockdep, ...)
+# with the module built for it (scripts/build-all.sh --debug) and panic_on_warn=1: any
+# warning stops the guest, which then reports no status.
 #
 # The command runs under bash in /selftests. The guest console is streamed to stdout.
 # Files the guest writes to /out are copied to --out DIR. If MPTCP_PROXY_EXTRA_DIR names a
@@ -15,7 +19,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-timeout=600 cpus=2 mem=1536 outdir="" logfile=""
+timeout=600 cpus=2 mem=1536 outdir="" logfile="" debug=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--timeout) timeout=$2; shift 2 ;;
@@ -23,17 +27,25 @@ while [ $# -gt 0 ]; do
 	--mem) mem=$2; shift 2 ;;
 	--out) outdir=$2; shift 2 ;;
 	--log) logfile=$2; shift 2 ;;
+	--debug) debug=1; shift ;;
 	--) shift; break ;;
 	*) break ;;
 	esac
 done
 [ $# -gt 0 ] || die "usage: qemu-run.sh [options] -- COMMAND..."
 
-KDIR=$("$TOP/scripts/build-kernel.sh" --print-kdir)
+if [ $debug = 1 ]; then
+	KDIR=$("$TOP/scripts/build-kernel.sh" --debug --print-kdir)
+	KO="$DEBUG_MODULE_DIR/rust/mptcp_proxy.ko"
+	panic_on_warn=1
+else
+	KDIR=$("$TOP/scripts/build-kernel.sh" --print-kdir)
+	KO="$TOP/rust/mptcp_proxy.ko"
+	panic_on_warn=0
+fi
 KIMG="$KDIR/arch/x86/boot/bzImage"
-[ -f "$KIMG" ] || die "no kernel at $KIMG: run scripts/build-kernel.sh"
-KO="$TOP/rust/mptcp_proxy.ko"
-[ -f "$KO" ] || die "no module at $KO: run make modules"
+[ -f "$KIMG" ] || die "no kernel at $KIMG: run scripts/build-kernel.sh (--debug for the debug one)"
+[ -f "$KO" ] || die "no module at $KO: run make modules (--debug: scripts/build-all.sh --debug)"
 
 work=$(mktemp -d /tmp/mptcp-proxy-qemu.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -117,14 +129,14 @@ if ! flock -n 9; then
 	log "another guest is running; waiting for it to finish"
 	flock 9
 fi
-log "qemu: accel=$accel cpus=$cpus mem=${mem}M timeout=${timeout}s"
+log "qemu: accel=$accel cpus=$cpus mem=${mem}M timeout=${timeout}s kernel=${KDIR%/linux}"
 
 console="$work/console.log"
 set +e
 timeout --foreground -k 5 "$timeout" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" \
 	-smp "$cpus" -m "$mem" -kernel "$KIMG" -initrd "$work/initramfs.gz" \
 	-display none -no-reboot -serial stdio -monitor none \
-	-append "console=ttyS0 panic=-1 oops=panic panic_on_warn=0 loglevel=4 rdinit=/init ${MPTCP_PROXY_APPEND:-}" \
+	-append "console=ttyS0 panic=-1 oops=panic panic_on_warn=$panic_on_warn loglevel=4 rdinit=/init ${MPTCP_PROXY_APPEND:-}" \
 	< /dev/null 2>&1 | tr -d '\r' | tee "$console" |
 	sed -u '/^MPTCP_PROXY_OUT_BEGIN$/,/^MPTCP_PROXY_OUT_END$/d'
 qrc=${PIPESTATUS[0]}

@@ -8,12 +8,28 @@
 #
 #   scripts/test.sh [SELFTEST...]     (default: every TEST_PROGS of selftests/Makefile)
 #
-# MP_STRICT=1 (the default here) counts a skipped selftest as a failure.
+# The functional kselftests (DEBUG_TESTS: all but the throughput-ratio ones, which a
+# debug kernel distorts) run a second time on the debug kernel (KASAN, lockdep, ...;
+# scripts/kernel/debug.fragment), counted as "debug: NAME"; a splat fails the test that
+# caused it. MP_DEBUG=0 skips that pass. MP_STRICT=1 (the default here) counts a skipped
+# selftest as a failure.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 need_root
 t0=$(date +%s)
-"$TOP/scripts/build-all.sh" > /dev/null || die "set-up failed"
+DEBUG_TESTS=(module.sh testbed.sh lia_select.sh proxy_syn.sh proxy_client.sh proxy_relay.sh
+	proxy_reset.sh proxy_sysctl.sh proxy_hostile.sh proxy_limits.sh)
+debug=${MP_DEBUG:-1}
+if [ "$debug" = 1 ] && [ $# -gt 0 ]; then
+	# Only the named tests that are functional.
+	mapfile -t DEBUG_TESTS < <(printf '%s\n' "$@" | grep -xF -f <(printf '%s\n' "${DEBUG_TESTS[@]}"))
+	[ ${#DEBUG_TESTS[@]} -gt 0 ] || debug=0
+fi
+if [ "$debug" = 1 ]; then
+	"$TOP/scripts/build-all.sh" --debug > /dev/null || die "set-up failed"
+else
+	"$TOP/scripts/build-all.sh" > /dev/null || die "set-up failed"
+fi
 t1=$(date +%s)
 log "set-up took $((t1 - t0)) s"
 
@@ -42,30 +58,46 @@ if [ "$host_rc" != 0 ] && [ ${#failed[@]} = 0 ]; then
 fi
 t2=$(date +%s)
 
+# run_kselftests LABEL QEMU_ARGS... -- TESTS...: one guest running the tests; adds to
+# the counts, names failures "LABEL: ..."
+run_kselftests() {
+	local label=$1; shift
+	local qargs=() kt_log p s qrc planned ran last missing line
+	while [ "$1" != -- ]; do qargs+=("$1"); shift; done
+	shift
+	kt_log=$(mktemp)
+	"$TOP/scripts/qemu-run.sh" "${qargs[@]}" -- \
+		env MP_STRICT="${MP_STRICT:-1}" ./run_tests.sh "$@" | tee "$kt_log"
+	qrc=${PIPESTATUS[0]}
+	p=$(grep -cE '^ok [0-9]+ selftests: .*' "$kt_log" | head -1)
+	s=$(grep -cE '^ok [0-9]+ selftests: .*# SKIP' "$kt_log")
+	pass=$((pass + p - s)); skip=$((skip + s))
+	while read -r line; do
+		fail=$((fail + 1)); failed+=("$label: ${line#not ok }")
+	done < <(grep -E '^not ok [0-9]+ selftests: ' "$kt_log")
+	planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$kt_log" | head -1)
+	ran=$(grep -cE '^(not )?ok [0-9]+ selftests: ' "$kt_log")
+	if [ -z "$planned" ] || [ "$ran" -lt "$planned" ]; then
+		last=$(grep '^# selftests: ' "$kt_log" | tail -1)
+		missing=$(( ${planned:-1} - ran ))
+		fail=$((fail + missing))
+		failed+=("$label: $missing test(s) did not report (guest exit $qrc; last started: ${last#\# selftests: })")
+	fi
+	rm -f "$kt_log"
+}
+
 log "kselftests in QEMU"
-kt_log=$(mktemp)
-"$TOP/scripts/qemu-run.sh" --timeout "${MP_QEMU_TIMEOUT:-2400}" -- \
-	env MP_STRICT="${MP_STRICT:-1}" ./run_tests.sh "$@" | tee "$kt_log"
-qrc=${PIPESTATUS[0]}
-p=$(grep -cE '^ok [0-9]+ selftests: .*' "$kt_log" | head -1)
-s=$(grep -cE '^ok [0-9]+ selftests: .*# SKIP' "$kt_log")
-pass=$((pass + p - s)); skip=$((skip + s))
-while read -r line; do
-	fail=$((fail + 1)); failed+=("kselftest: ${line#not ok }")
-done < <(grep -E '^not ok [0-9]+ selftests: ' "$kt_log")
-planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$kt_log" | head -1)
-ran=$(grep -cE '^(not )?ok [0-9]+ selftests: ' "$kt_log")
-if [ -z "$planned" ] || [ "$ran" -lt "$planned" ]; then
-	last=$(grep '^# selftests: ' "$kt_log" | tail -1)
-	missing=$(( ${planned:-1} - ran ))
-	fail=$((fail + missing))
-	failed+=("kselftest: $missing test(s) did not report (guest exit $qrc; last started: ${last#\# selftests: })")
-fi
+run_kselftests kselftest --timeout "${MP_QEMU_TIMEOUT:-2400}" -- "$@"
 t3=$(date +%s)
-rm -f "$host_log" "$host_log.failed" "$kt_log"
+if [ "$debug" = 1 ]; then
+	log "functional kselftests on the debug kernel"
+	run_kselftests debug --debug --timeout "${MP_QEMU_TIMEOUT:-2400}" -- "${DEBUG_TESTS[@]}"
+fi
+t4=$(date +%s)
+rm -f "$host_log" "$host_log.failed"
 
 echo
-log "times: set-up $((t1 - t0)) s, host tests $((t2 - t1)) s, kselftests $((t3 - t2)) s"
+log "times: set-up $((t1 - t0)) s, host tests $((t2 - t1)) s, kselftests $((t3 - t2)) s, debug kernel $((t4 - t3)) s"
 for f in "${failed[@]}"; do echo "FAILED: $f"; done
 summary="$pass passed, $fail failed"
 [ "$skip" = 0 ] || summary="$summary, $skip skipped"

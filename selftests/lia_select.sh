@@ -46,6 +46,11 @@ ss_out=$(ip netns exec "$MP_CLI" ss -tin state established)
 nsub=$(echo "$ss_out" | grep -c ' lia ')
 mp_info "subflows on lia: $nsub; /proc/net/lia: $(ip netns exec "$MP_CLI" cat /proc/net/lia | tail -n +2 | tr -s ' ')"
 mp_check "TCP_CONGESTION=lia on an MPTCP socket: both subflows on lia ($nsub)" test "$nsub" -ge 2
+# The token names the connection (MP_JOIN): only the namespace's administrator sees it.
+admin_tok=$(ip netns exec "$MP_CLI" awk 'NR == 2 { print $1 }' /proc/net/lia)
+other_tok=$(ip netns exec "$MP_CLI" "$MP_DIR/nocap" awk 'NR == 2 { print $1 }' /proc/net/lia)
+mp_check "/proc/net/lia: token $admin_tok for CAP_NET_ADMIN, '$other_tok' for others" \
+	eval '[[ "$admin_tok" =~ ^[0-9a-f]{8}$ ]] && [ "$other_tok" = -------- ]'
 rmmod mptcp_proxy 2>/dev/null
 mp_check "rmmod refused while sockets use lia" grep -q '^mptcp_proxy ' /proc/modules
 

@@ -95,6 +95,12 @@ syn_case "target: the proxy itself" rst RefusedTargetIsProxy $C $P "$MSS$MPC$(op
 syn_case "target: link-local" rst RefusedTargetSpecial $C $P "$MSS$MPC$(opt4 169.254.1.1 80)"
 syn_case "target: multicast" rst RefusedTargetSpecial $C $P "$MSS$MPC$(opt4 224.0.0.1 80)"
 syn_case "target: unspecified" rst RefusedTargetSpecial $C $P "$MSS$MPC$(opt4 0.0.0.0 80)"
+# Internal ranges are not opened by a catch-all, in any spelling; named, they are.
+syn_case "target: RFC 1918 under a catch-all" rst RefusedTargetInternal $C $P "$MSS$MPC$(opt4 10.9.9.9 80)"
+syn_case "target: 100.64/10 under a catch-all" rst RefusedTargetInternal $C $P "$MSS$MPC$(opt4 100.64.0.1 80)"
+syn_case "target: 240/4 under a catch-all" rst RefusedTargetInternal $C $P "$MSS$MPC$(opt4 250.1.1.1 80)"
+psys allowed_targets "0.0.0.0/0 ::/0 10.9.0.0/16"
+syn_case "target: RFC 1918 named in allowed_targets" synack SynAccepted $C $P "$MSS$MPC$(opt4 10.9.9.9 80)"
 psys allowed_targets "198.51.100.0/24"
 syn_case "target outside allowed_targets" rst RefusedTargetNotAllowed $C $P "$MSS$MPC$(opt4 $T 80)"
 psys allowed_targets "0.0.0.0/0 ::/0"
@@ -112,6 +118,9 @@ T6=20010db8000500000000000000000009 LO6=00000000000000000000000000000001
 syn_case "IPv6: valid IPv6 target" synack SynAccepted $C6 $P6 "$MSS$MPC$(opt6 $T6 80)"
 syn_case "IPv6: no option" rst RefusedNoTarget $C6 $P6 "$MSS$MPC"
 syn_case "IPv6: target ::1" rst RefusedTargetSpecial $C6 $P6 "$MSS$MPC$(opt6 $LO6 80)"
+syn_case "IPv6: target in fc00::/7 (cloud metadata) under ::/0" rst RefusedTargetInternal $C6 $P6 "$MSS$MPC$(opt6 fd000ec2000000000000000000000254 80)"
+syn_case "IPv6: target 64:ff9b::10.9.9.9 under ::/0" rst RefusedTargetInternal $C6 $P6 "$MSS$MPC$(opt6 0064ff9b00000000000000000a090909 80)"
+syn_case "IPv6: target 2002::/16 (6to4) under ::/0" rst RefusedTargetInternal $C6 $P6 "$MSS$MPC$(opt6 20020a09090900000000000000000001 80)"
 syn_case "IPv6: target the proxy itself" rst RefusedTargetIsProxy $C6 $P6 "$MSS$MPC$(opt6 20010db8000100000000000000000002 80)"
 
 # With the proxy off, the port is an ordinary port again.

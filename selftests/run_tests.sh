@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Run the selftests (all of TEST_PROGS in the Makefile, or the ones named) with the
-# timeout from ./settings, in KTAP. A test also fails if the kernel logged an oops, BUG
-# or WARNING while it ran.
+# timeout from ./settings, in KTAP. A test also fails if the kernel logged an oops, BUG,
+# WARNING or a report of the debug kernel's checkers (KASAN, KFENCE, lockdep, UBSAN,
+# debugobjects) while it ran.
 cd "$(dirname "$0")" || exit 1
 timeout=$(sed -n 's/^timeout=//p' settings)
 if [ $# -gt 0 ]; then
@@ -21,7 +22,9 @@ for t in "${tests[@]}"; do
 	dmesg -c > /dev/null
 	timeout -s KILL "$timeout" bash "./$t" 2>&1 | sed -u 's/^/# /'
 	rc=${PIPESTATUS[0]}
-	oops=$(dmesg | grep -E 'Oops|BUG:|WARNING:|Call Trace|general protection|refcount_t:' | head -5)
+	# Oopses, warnings, and what the debug kernel's checkers report (KASAN and KFENCE
+	# say "BUG:", lockdep and debugobjects "WARNING:", UBSAN its own name).
+	oops=$(dmesg | grep -E 'Oops|BUG:|WARNING:|Call Trace|general protection|refcount_t:|UBSAN:|ODEBUG:|possible recursive locking|circular locking' | head -5)
 	if [ -n "$oops" ]; then
 		dmesg | sed 's/^/# dmesg: /' | tail -60
 		rc=1

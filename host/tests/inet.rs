@@ -8,7 +8,7 @@ use mptcp_proxy_host::inet::csum::{fold, ipv4_header_check, sum16};
 use mptcp_proxy_host::inet::num::{dec, number};
 use mptcp_proxy_host::inet::syn::*;
 use mptcp_proxy_host::proxy::option::{parse, Target};
-use mptcp_proxy_host::proxy::tag::tag_syn;
+use mptcp_proxy_host::proxy::tag::{tag_packet, tag_syn};
 
 /// A packet as plain bytes from its network header on. IPv6 extension headers are
 /// walked here for the test's own packets: hop-by-hop, routing and destination options
@@ -41,7 +41,8 @@ impl Packet for Bytes {
                 }
                 44 => {
                     let frag = u16::from_be_bytes([*self.0.get(off + 2)?, *self.0.get(off + 3)?]);
-                    if frag & !7 != 0 {
+                    // Offset and M flag, as ipv6_skip_exthdr() reports them.
+                    if frag & !6 != 0 {
                         return None;
                     }
                     next = *self.0.get(off)?;
@@ -180,22 +181,26 @@ fn finds_syns_behind_ipv6_extension_headers() {
     let p = parse_syn(&ipv6(&tcp, 0, &hbh), Family::V6).unwrap();
     assert_eq!(p.thoff, 48);
     assert_eq!(p.syn().options, &tcp[20..]);
-    // A later fragment is not looked at.
+    // Fragments are not looked at: a later one, and a first one (M set).
     let frag = [6, 0, 0x05, 0x00, 0, 0, 0, 1];
     assert!(parse_syn(&ipv6(&tcp, 44, &frag), Family::V6).is_none());
+    let first = [6, 0, 0x00, 0x01, 0, 0, 0, 1];
+    assert!(parse_syn(&ipv6(&tcp, 44, &first), Family::V6).is_none());
+    // An atomic fragment (no offset, no M) is a whole packet.
+    let atomic = [6, 0, 0, 0, 0, 0, 0, 1];
+    assert_eq!(parse_syn(&ipv6(&tcp, 44, &atomic), Family::V6).unwrap().thoff, 48);
 }
 
-/// Applies what the proxy's client side does to `pkt`, on plain bytes.
-fn tag_packet(pkt: &Bytes, family: Family, target: &Target, partial: bool) -> Vec<u8> {
+/// Applies the proxy client side's rewrite (`tag_packet`, as the netfilter hook does)
+/// to `pkt`, on plain bytes: the changed network header bytes at 0, the new TCP header
+/// from `thoff` on.
+fn tag_bytes(pkt: &Bytes, family: Family, target: &Target, partial: bool) -> Vec<u8> {
     let p = parse_syn(pkt, family).unwrap();
-    let (seg, len) = segment(pkt, &p).unwrap();
-    let mut t = tag_syn(&seg[..len], target).unwrap();
-    let mut net = net_header(pkt, family, &p).unwrap();
-    let new = &mut t.header[..t.len];
-    fix_headers(&mut net, family, &p, new, partial);
-    let mut out = pkt.0[..p.thoff].to_vec();
-    out[..net.len].copy_from_slice(&net.bytes[..net.len]);
-    out.extend_from_slice(new);
+    let rw = tag_packet(pkt, family, &p, target, partial).unwrap();
+    assert_eq!(rw.thoff, p.thoff);
+    let mut out = pkt.0[..rw.thoff].to_vec();
+    out[..rw.net.len].copy_from_slice(&rw.net.bytes[..rw.net.len]);
+    out.extend_from_slice(&rw.tcp.header[..rw.tcp.len]);
     out
 }
 
@@ -216,7 +221,7 @@ fn headers_are_fixed_after_tagging() {
         port: 8080,
     };
     let pkt = ipv4(&syn_header(0x02), 0, 6);
-    let out = tag_packet(&pkt, Family::V4, &target, false);
+    let out = tag_bytes(&pkt, Family::V4, &target, false);
     assert_eq!(u16::from_be_bytes([out[2], out[3]]) as usize, out.len());
     assert_eq!(fold(sum16(&out[..20], 0)), 0xffff, "IPv4 header checksum");
     assert_eq!(
@@ -226,7 +231,7 @@ fn headers_are_fixed_after_tagging() {
     );
     assert_eq!(parse(&out[40..]).unwrap().target, Some(target));
     // Partial: the field holds the folded pseudo-header sum for the device to finish.
-    let out = tag_packet(&pkt, Family::V4, &target, true);
+    let out = tag_bytes(&pkt, Family::V4, &target, true);
     let mut seg = out[20..].to_vec();
     let field = u16::from_be_bytes([seg[16], seg[17]]);
     seg[16..18].copy_from_slice(&[0, 0]);
@@ -240,13 +245,42 @@ fn headers_are_fixed_after_tagging() {
     };
     let hbh = [6, 0, 1, 4, 0, 0, 0, 0];
     let pkt = ipv6(&syn_header(0x02), 0, &hbh);
-    let out = tag_packet(&pkt, Family::V6, &t6, false);
+    let out = tag_bytes(&pkt, Family::V6, &t6, false);
     assert_eq!(
         u16::from_be_bytes([out[4], out[5]]) as usize,
         out.len() - 40
     );
     assert_eq!(tcp_sum(Addr::V6(S6), Addr::V6(D6), &out[48..]), 0xffff);
     assert_eq!(parse(&out[68..]).unwrap().target, Some(t6));
+
+    // IPv4 with options (a 24-byte header): the whole header's checksum is fixed, the
+    // options are kept.
+    let mut pkt = ipv4(&syn_header(0x02), 0, 6);
+    pkt.0[0] = 0x46;
+    pkt.0.splice(20..20, [1, 1, 1, 0]); // NOP NOP NOP EOL
+    let tot = pkt.0.len() as u16;
+    pkt.0[2..4].copy_from_slice(&tot.to_be_bytes());
+    let out = tag_bytes(&pkt, Family::V4, &target, false);
+    assert_eq!(&out[20..24], &[1, 1, 1, 0]);
+    assert_eq!(u16::from_be_bytes([out[2], out[3]]) as usize, out.len());
+    assert_eq!(fold(sum16(&out[..24], 0)), 0xffff, "IPv4 header checksum with options");
+    assert_eq!(tcp_sum(Addr::V4(S4), Addr::V4(D4), &out[24..]), 0xffff);
+}
+
+#[test]
+fn longest_header_is_a_segment() {
+    // 60 bytes of header: still a header; 61 bytes: data.
+    let mut tcp = syn_header(0x02);
+    tcp.resize(60, 1); // NOPs up to the longest header
+    tcp[12] = 15 << 4;
+    let pkt = ipv4(&tcp, 0, 6);
+    let p = parse_syn(&pkt, Family::V4).unwrap();
+    assert_eq!(segment(&pkt, &p).map(|(_, n)| n), Some(60));
+    let mut more = tcp.clone();
+    more.push(0);
+    let pkt = ipv4(&more, 0, 6);
+    let p = parse_syn(&pkt, Family::V4).unwrap();
+    assert!(segment(&pkt, &p).is_none());
 }
 
 #[test]

@@ -31,6 +31,7 @@ fn names_and_defaults() {
         "allowed_ports",
         "client_ct_mark",
         "max_conns",
+        "max_conns_per_client",
         "connect_syn_retries",
         "idle_timeout",
     ];
@@ -45,6 +46,7 @@ fn names_and_defaults() {
         ("allowed_clients", ""),
         ("client_ct_mark", "0x0"),
         ("max_conns", "1024"),
+        ("max_conns_per_client", "256"),
         ("connect_syn_retries", "1"),
         ("idle_timeout", "600"),
     ];
@@ -56,7 +58,8 @@ fn names_and_defaults() {
 #[test]
 fn numbers_within_bounds() {
     let mut c = Config::default();
-    let cases: [(&str, &[&str], &[&str]); 5] = [
+    let cases: [(&str, &[&str], &[&str]); 6] = [
+        ("max_conns_per_client", &["0", "1", "1048576"], &["1048577", "-1"]),
         (
             "port",
             &["0", "1", "65535", "0x1f90"],

@@ -259,3 +259,102 @@ fn lists() {
     let ports = List::<PortRange, 4>::parse("80,443 8000-8999", PortRange::parse).unwrap();
     assert_eq!(ports.as_slice().len(), 3);
 }
+
+#[test]
+fn internal_ranges_need_naming() {
+    let clients = [p("0.0.0.0/0")];
+    let ports = [PortRange::parse("1-65535").unwrap()];
+    let own = |_: Addr| false;
+    let client = a("192.0.2.9");
+    let catch_all = [p("0.0.0.0/0"), p("::/0")];
+    let pol = Policy {
+        clients: &clients,
+        targets: &catch_all,
+        ports: &ports,
+    };
+    // A catch-all opens no internal range, in any of its spellings.
+    for s in [
+        "10.1.2.3",
+        "172.16.0.1",
+        "172.31.255.254",
+        "192.168.1.1",
+        "100.64.0.1",
+        "100.127.255.254",
+        "198.18.0.1",
+        "240.0.0.1",
+        "254.1.1.1",
+        "::ffff:10.1.2.3",
+        "fd00:ec2::254",
+        "fc00::1",
+        "fec0::1",
+        "64:ff9b::a01:203",
+        "64:ff9b:1::1",
+        "2002:a01:203::1",
+        "::10.1.2.3",
+        "2001:0:4136:e378::1",
+    ] {
+        assert_eq!(
+            pol.check(client, &t(s, 80), own),
+            Err(Refusal::TargetInternal),
+            "{s}"
+        );
+        assert!(internal(a(s)).is_some(), "{s}");
+    }
+    // Public addresses next to them are not internal.
+    for s in [
+        "11.0.0.1",
+        "172.32.0.1",
+        "192.169.0.1",
+        "100.128.0.1",
+        "198.20.0.1",
+        "239.0.0.0",
+        "2001:db8::1",
+        "2003::1",
+        "fe00::1",
+        "64:ff9b:2::1",
+    ] {
+        assert_eq!(internal(a(s)), None, "{s}");
+    }
+    assert_eq!(pol.check(client, &t("203.0.113.5", 80), own), Ok(()));
+    // Named: a prefix inside the range (or the range itself) opens that part only.
+    let named = [
+        p("10.1.0.0/16"),
+        p("192.168.0.0/16"),
+        p("fd00:ec2::/32"),
+        p("0.0.0.0/0"),
+    ];
+    let pol = Policy {
+        clients: &clients,
+        targets: &named,
+        ports: &ports,
+    };
+    assert_eq!(pol.check(client, &t("10.1.2.3", 80), own), Ok(()));
+    assert_eq!(pol.check(client, &t("192.168.7.7", 80), own), Ok(()));
+    assert_eq!(pol.check(client, &t("fd00:ec2::254", 80), own), Ok(()));
+    assert_eq!(
+        pol.check(client, &t("10.2.0.1", 80), own),
+        Err(Refusal::TargetInternal)
+    );
+    // A prefix wider than the range is a catch-all for it.
+    let wide = [p("10.0.0.0/7")];
+    let pol = Policy {
+        clients: &clients,
+        targets: &wide,
+        ports: &ports,
+    };
+    assert_eq!(
+        pol.check(client, &t("10.1.2.3", 80), own),
+        Err(Refusal::TargetInternal)
+    );
+    // Special addresses stay refused even when named.
+    let lo = [p("127.0.0.0/8")];
+    let pol = Policy {
+        clients: &clients,
+        targets: &lo,
+        ports: &ports,
+    };
+    assert_eq!(
+        pol.check(client, &t("127.0.0.1", 80), own),
+        Err(Refusal::TargetSpecial(Special::Loopback))
+    );
+}

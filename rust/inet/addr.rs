@@ -43,14 +43,6 @@ impl Addr {
         }
     }
 
-    /// The family.
-    pub fn family(&self) -> Family {
-        match self {
-            Addr::V4(_) => Family::V4,
-            Addr::V6(_) => Family::V6,
-        }
-    }
-
     /// The bytes, network order.
     pub fn bytes(&self) -> &[u8] {
         match self {
@@ -88,6 +80,12 @@ impl Prefix {
             (Addr::V6(p), Addr::V6(x)) => prefix_eq(&p, &x, self.len),
             _ => false,
         }
+    }
+
+    /// Whether every address of `self` is inside `outer` (same family, at least as long,
+    /// and starting inside it).
+    pub fn within(&self, outer: &Prefix) -> bool {
+        self.len >= outer.len && outer.contains(self.addr)
     }
 
     /// Parses `a.b.c.d/len`, `x:y::z/len`, or an address alone (a host prefix).

@@ -31,8 +31,8 @@ pub trait Packet {
     /// Copies `buf.len()` bytes at offset `off`; `false` if the packet is shorter.
     fn read(&self, off: usize, buf: &mut [u8]) -> bool;
     /// For an IPv6 packet: the offset and protocol number of the header after the
-    /// extension headers; `None` for a malformed header chain or a fragment other than
-    /// the first.
+    /// extension headers; `None` for a malformed header chain or any fragment (more
+    /// fragments to come, or an offset), as for IPv4.
     fn ipv6_transport(&self) -> Option<(usize, u8)>;
 }
 

@@ -82,9 +82,10 @@ counters! {
 pub(crate) type Stats = Counters<{ Stat::COUNT }>;
 
 fn stat(sk: &TcpSock, s: Stat) {
-    if let Some(data) = sk.net().data::<crate::NetData>() {
-        data.lia.inc(s as usize);
-    }
+    // A subflow may outlive its namespace's pernet exit (an orphan of a kernel socket),
+    // and the counters with it: count only while the namespace lives.
+    sk.net()
+        .with_data(|data: &crate::NetData| data.lia.inc(s as usize));
 }
 
 /// The coupling state of one MPTCP connection.
@@ -154,6 +155,9 @@ impl Registry {
             w,
             "token    subflows coupled alpha      total_cwnd ai_divisor"
         );
+        // Tokens identify connections to the path manager (and MP_JOINs): only for the
+        // namespace's administrator.
+        let admin = w.opener_net_admin(net);
         let conns = self.conns.lock();
         for c in conns.values().filter(|c| c.net == net.as_ptr() as usize) {
             let st = c.state.lock();
@@ -167,10 +171,14 @@ impl Registry {
                 None => (0, 0, 0, 0),
             };
             let frac = ((alpha & (ALPHA_UNIT - 1)) * 10000) >> ALPHA_SHIFT;
+            if admin {
+                let _ = write!(w, "{:08x}", c.key.token());
+            } else {
+                let _ = write!(w, "--------");
+            }
             let _ = writeln!(
                 w,
-                "{:08x} {:8} {:7} {:5}.{:04} {:10} {:10}",
-                c.key.token(),
+                " {:8} {:7} {:5}.{:04} {:10} {:10}",
                 st.attached(),
                 coupled,
                 alpha >> ALPHA_SHIFT,

@@ -20,6 +20,9 @@ pub const MAX_PORT_RANGES: usize = 16;
 pub const MAX_LIST_TEXT: usize = 256;
 /// Default `max_conns`.
 pub const MAX_CONNS: u32 = 1024;
+/// Default `max_conns_per_client`: a quarter of the default `max_conns`, so no single
+/// client address holds every slot.
+pub const MAX_CONNS_PER_CLIENT: u32 = 256;
 /// Default `connect_syn_retries`: one, so a connect to a silent target fails after
 /// about 3 s (1 s + 2 s).
 pub const UPSTREAM_SYN_RETRIES: u32 = 1;
@@ -81,6 +84,8 @@ pub struct Config {
     pub client_ct_mark: u32,
     /// Most proxied connections at once.
     pub max_conns: u32,
+    /// Most proxied connections of one client address at once; 0: no limit.
+    pub max_conns_per_client: u32,
     /// SYN retransmissions of an upstream connect (its timeout).
     pub syn_retries: u32,
     /// Idle timeout, seconds; 0: none.
@@ -98,6 +103,7 @@ impl Default for Config {
             port: 0,
             client_ct_mark: 0,
             max_conns: MAX_CONNS,
+            max_conns_per_client: MAX_CONNS_PER_CLIENT,
             syn_retries: UPSTREAM_SYN_RETRIES,
             idle_s: IDLE_TIMEOUT_S,
             clients: TextList::empty(),
@@ -133,7 +139,7 @@ pub struct Sysctl {
 }
 
 /// The sysctls of `net.mptcp_proxy`, in registration order.
-pub const SYSCTLS: [Sysctl; 8] = [
+pub const SYSCTLS: [Sysctl; 9] = [
     Sysctl {
         name: "port\0",
         value: Value::Number {
@@ -190,6 +196,16 @@ pub const SYSCTLS: [Sysctl; 8] = [
             get: |c| c.max_conns,
             set: |c, v| c.max_conns = v,
             min: 1,
+            max: 1 << 20,
+            show_hex: false,
+        },
+    },
+    Sysctl {
+        name: "max_conns_per_client\0",
+        value: Value::Number {
+            get: |c| c.max_conns_per_client,
+            set: |c, v| c.max_conns_per_client = v,
+            min: 0,
             max: 1 << 20,
             show_hex: false,
         },
@@ -253,6 +269,9 @@ pub const NAMES: [&str; SYSCTLS.len()] = {
     let mut names = [""; SYSCTLS.len()];
     let mut i = 0;
     while i < names.len() {
+        let b = SYSCTLS[i].name.as_bytes();
+        // The kernel's table takes C strings: a name without its NUL does not build.
+        assert!(!b.is_empty() && b[b.len() - 1] == 0);
         names[i] = SYSCTLS[i].name;
         i += 1;
     }

@@ -8,77 +8,132 @@
 //! (backpressure), and memory per connection is bounded: two buffers plus the sockets'
 //! own buffers, which the kernel's usual limits bound. A buffer exists only while its
 //! direction has data in flight: it is freed when it is empty and a wake-up finds nothing
-//! to read from its source, so an idle connection holds no buffer. End of stream on one
-//! side becomes `shutdown(SHUT_WR)` on the other once the buffer is drained; an error or
-//! a reset on either side aborts both (the other side gets a reset).
+//! to read from its source, so an idle connection holds no buffer. When a buffer cannot
+//! be allocated, the data waits in the source socket and the runtime's tick retries.
+//!
+//! # Ends
+//!
+//! No byte a side sent before it ended is lost, whatever the end:
+//!
+//! - End of stream (FIN, or DATA_FIN) on one side becomes `shutdown(SHUT_WR)` on the
+//!   other once everything before it was written there. Both directions shut: the
+//!   connection closes gracefully.
+//! - A side that fails (reset, fastclose, error) is read to the end first (a socket
+//!   returns its queued data before its error), and that data is written to the other
+//!   side; the other direction can deliver nothing more and is dropped. Once the other
+//!   side has acknowledged everything written to it (`SIOCOUTQ` is 0), it is reset too:
+//!   the reset passes through the proxy after the data, as it would on a direct
+//!   connection. The runtime polls a draining connection every [`DRAIN_POLL_MS`]; one
+//!   whose peer acknowledges nothing for [`DRAIN_IDLE_MS`] is reset anyway.
 //!
 //! The connection's work item runs [`Conn::step`]; the sockets' wake-ups queue it.
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use kernel::prelude::*;
 use kernel::sync::{new_mutex, Arc, ArcBorrow, Mutex};
 use kernel::workqueue::{impl_has_work, new_work, Work, WorkItem};
 
-use super::option::Target;
 use super::runtime::{queue, stat, upstream_stat, Runtime};
 use super::stats::Stat;
-use crate::sys::socket::{Proto, Socket, Wake};
+use crate::inet::addr::Addr;
+use crate::sys::socket::{Proto, SockError, Socket, Status, Wake};
 use crate::sys::time::now_ms;
 
 /// Bytes buffered per direction of a connection.
 pub(crate) const BUF: usize = 64 * 1024;
 /// Most work done by one run of a connection's work item before it yields.
 const ROUNDS: usize = 16;
+/// How often a draining connection (or one waiting for a buffer) is looked at, ms.
+pub(crate) const DRAIN_POLL_MS: u32 = 20;
+/// A draining connection whose peer acknowledges nothing for this long is reset, ms.
+pub(crate) const DRAIN_IDLE_MS: u64 = 10_000;
+
+/// How a source ended, once everything it delivered was read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// It may still deliver data.
+    Open,
+    /// End of stream.
+    Fin,
+    /// Reset or error.
+    Failed,
+}
 
 /// One direction of a connection.
 struct Dir {
     /// Allocated while data moves (see the module documentation).
-    buf: Option<KVec<u8>>,
+    buf: Option<KVVec<u8>>,
     start: usize,
     end: usize,
-    /// The source reached end of stream.
-    eof: bool,
+    /// How the source ended.
+    src: End,
     /// The source had nothing to read in this step.
     dry: bool,
+    /// No buffer could be allocated: the tick retries.
+    starved: bool,
     /// We sent FIN on the destination.
     shut: bool,
+    /// The destination failed: nothing can be delivered any more.
+    dead: bool,
 }
 
 impl Dir {
     fn new() -> Dir {
         Dir {
             buf: None,
-            dry: false,
             start: 0,
             end: 0,
-            eof: false,
+            src: End::Open,
+            dry: false,
+            starved: false,
             shut: false,
+            dead: false,
         }
+    }
+
+    /// Everything the source delivered has been written to the destination, or can
+    /// never be.
+    fn drained(&self) -> bool {
+        self.dead || (self.src != End::Open && self.start == self.end)
     }
 }
 
+/// The phase of a connection, also read without its lock by the runtime's scan.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum State {
-    Connecting,
-    Relaying,
-    Done,
+#[repr(u8)]
+pub(super) enum Phase {
+    /// The upstream connect is in progress (or not started yet).
+    Connecting = 0,
+    /// Moving data.
+    Relaying = 1,
+    /// A side failed; delivering what it sent before resetting the other side (or a
+    /// direction waits for a buffer): polled by the runtime.
+    Draining = 2,
+    /// Closed.
+    Done = 3,
 }
 
 struct Inner {
     client: Option<Socket<Conn>>,
     upstream: Option<Socket<Conn>>,
-    state: State,
     c2s: Dir,
     s2c: Dir,
+    client_failed: bool,
+    upstream_failed: bool,
+    /// The destination's unacknowledged bytes at the last drain check, to see progress.
+    unacked: usize,
 }
 
 /// A proxied connection.
 #[pin_data]
 pub(crate) struct Conn {
     rt: Arc<Runtime>,
-    /// When data last moved (or relaying began), `now_ms`; `u64::MAX` while the
-    /// upstream connect is in progress, which its own timeout bounds.
+    /// The client's address (for the per-client limit).
+    pub(super) client_addr: Addr,
+    /// When data last moved, or the phase last changed, `now_ms`.
     pub(super) last: AtomicU64,
+    /// A [`Phase`].
+    phase: AtomicU8,
     #[pin]
     work: Work<Conn>,
     #[pin]
@@ -110,80 +165,101 @@ impl WorkItem for Conn {
     }
 }
 
-/// Result of moving data one way.
-enum Move {
-    Progress,
-    Idle,
-    Failed,
-}
-
 impl Conn {
-    /// Opens the upstream connection for an accepted client connection. On failure the
-    /// client socket is handed back (to be reset).
+    /// A connection for an accepted client socket, with an unconnected upstream socket.
+    /// Nothing runs until [`Conn::start`]. On failure the client socket is handed back
+    /// (to be reset).
     pub(super) fn new(
         rt: Arc<Runtime>,
         client: Socket<Conn>,
-        target: &Target,
-    ) -> core::result::Result<Arc<Conn>, (Option<Socket<Conn>>, Error)> {
+        client_addr: Addr,
+        v6: bool,
+    ) -> core::result::Result<Arc<Conn>, (Socket<Conn>, Error)> {
         let net = rt.net.get();
-        let (addr, port) = (target.addr(), target.port());
-        let v6 = matches!(target, Target::V6 { .. });
         let upstream = match Socket::<Conn>::new(net, v6, Proto::Tcp) {
             Ok(s) => s,
-            Err(e) => return Err((Some(client), e)),
+            Err(e) => return Err((client, e)),
         };
         upstream.set_syn_retries(rt.syn_retries.load(Ordering::Relaxed) as i32);
-        let conn = match Arc::pin_init(
+        let inner = Inner {
+            client: None,
+            upstream: Some(upstream),
+            c2s: Dir::new(),
+            s2c: Dir::new(),
+            client_failed: false,
+            upstream_failed: false,
+            unacked: 0,
+        };
+        let conn = Arc::pin_init(
             pin_init!(Conn {
                 rt,
-                last: AtomicU64::new(u64::MAX),
+                client_addr,
+                last: AtomicU64::new(now_ms()),
+                phase: AtomicU8::new(Phase::Connecting as u8),
                 work <- new_work!("mptcp_proxy_conn"),
-                inner <- new_mutex!(Inner {
-                    client: None,
-                    upstream: None,
-                    state: State::Connecting,
-                    c2s: Dir::new(),
-                    s2c: Dir::new(),
-                }, "mptcp_proxy_conn"),
+                inner <- new_mutex!(inner, "mptcp_proxy_conn"),
             }),
             GFP_KERNEL,
-        ) {
-            Ok(c) => c,
-            Err(e) => return Err((Some(client), e)),
+        );
+        match conn {
+            Ok(c) => {
+                c.inner.lock().client = Some(client);
+                Ok(c)
+            }
+            Err(e) => Err((client, e)),
+        }
+    }
+
+    /// Hooks both sockets and starts the upstream connect. On failure the connection is
+    /// closed (both sides reset) and the error returned; the caller forgets it.
+    pub(super) fn start(self: &Arc<Self>, addr: Addr, port: u16, v6: bool) -> Result {
+        let mut inner = self.inner.lock();
+        let Inner {
+            client, upstream, ..
+        } = &mut *inner;
+        let (Some(c), Some(u)) = (client.as_mut(), upstream.as_mut()) else {
+            return Err(EINVAL);
         };
-        {
-            let mut inner = conn.inner.lock();
-            let mut client = client;
-            let mut upstream = upstream;
-            let r = client
-                .hook(&conn)
-                .and_then(|()| upstream.hook(&conn))
-                .and_then(|()| upstream.connect(addr, port, v6));
-            inner.client = Some(client);
-            inner.upstream = Some(upstream);
-            if let Err(e) = r {
-                // Drop the upstream socket now: its wait entry holds a reference on the
-                // connection, which would otherwise never be freed.
-                let client = inner.client.take();
-                if let Some(u) = inner.upstream.take() {
-                    u.set_abort_on_close();
-                }
-                inner.state = State::Done;
-                return Err((client, e));
+        let r = c
+            .hook(self)
+            .and_then(|()| u.hook(self))
+            .and_then(|()| u.connect(addr, port, v6));
+        if r.is_err() {
+            // Dropping the sockets takes their wait entries, and the references on the
+            // connection they hold, away.
+            Self::close(self, &mut inner, true);
+        }
+        r
+    }
+
+    /// The phase.
+    pub(super) fn phase(&self) -> Phase {
+        match self.phase.load(Ordering::Acquire) {
+            0 => Phase::Connecting,
+            1 => Phase::Relaying,
+            2 => Phase::Draining,
+            _ => Phase::Done,
+        }
+    }
+
+    fn set_phase(&self, p: Phase) {
+        if self.phase.swap(p as u8, Ordering::AcqRel) != p as u8 {
+            self.last.store(now_ms(), Ordering::Relaxed);
+            if p == Phase::Draining {
+                self.rt.poll_soon();
             }
         }
-        Ok(conn)
     }
 
     /// Resets both sides and closes; `false` if it was closed already.
     pub(super) fn abort(&self) -> bool {
         let mut inner = self.inner.lock();
-        let open = inner.state != State::Done;
-        Self::close(&mut inner, true);
+        let open = self.phase() != Phase::Done;
+        Self::close(self, &mut inner, true);
         open
     }
 
-    fn close(inner: &mut Inner, reset: bool) {
+    fn close(&self, inner: &mut Inner, reset: bool) {
         for s in [inner.client.take(), inner.upstream.take()]
             .into_iter()
             .flatten()
@@ -193,17 +269,36 @@ impl Conn {
             }
             drop(s);
         }
-        inner.state = State::Done;
+        inner.c2s.buf = None;
+        inner.s2c.buf = None;
+        self.phase.store(Phase::Done as u8, Ordering::Release);
     }
 
-    /// Moves data one way: `from` to `to` through `d`.
+    /// Moves data one way, `from` to `to` through `d`; returns whether anything moved.
     /// A buffer is taken only once the source has something to read, and given back as
     /// soon as it is drained and the source has nothing more: quiet directions and idle
     /// connections hold none. A source found empty is not asked again in this step
-    /// (`dry`); its next wake-up queues the work again.
-    fn pump(from: &Socket<Conn>, to: &Socket<Conn>, d: &mut Dir, bytes: &mut u64) -> Move {
+    /// (`dry`); its next wake-up queues the work again. A failure of `from` or `to` is
+    /// recorded in `from_failed` or `to_failed`.
+    fn pump(
+        from: &Socket<Conn>,
+        to: &Socket<Conn>,
+        d: &mut Dir,
+        from_failed: &mut bool,
+        to_failed: &mut bool,
+        bytes: &mut u64,
+    ) -> bool {
+        if *to_failed {
+            d.dead = true;
+        }
+        if d.dead {
+            d.buf = None;
+            d.start = 0;
+            d.end = 0;
+            return false;
+        }
         let mut progress = false;
-        if d.start == d.end && !d.eof && !d.dry {
+        if d.start == d.end && d.src == End::Open && !d.dry {
             let readable = if d.buf.is_some() {
                 Ok(true)
             } else {
@@ -211,49 +306,64 @@ impl Conn {
             };
             match readable {
                 Ok(false) => {
-                    d.eof = true;
+                    d.src = End::Fin;
                     d.buf = None;
                     progress = true;
                 }
                 Ok(true) => {
                     let buf = match d.buf.take() {
-                        Some(b) => b,
-                        // Built on the heap directly: a BUF-sized array would not fit on
-                        // the stack.
-                        None => match KVec::from_elem(0u8, BUF, GFP_KERNEL) {
-                            Ok(b) => b,
-                            Err(_) => return Move::Failed,
-                        },
+                        Some(b) => Some(b),
+                        // Allocated with kvmalloc: never a high-order allocation that
+                        // fails under fragmentation. Zeroed, as safe code must.
+                        None => KVVec::from_elem(0u8, BUF, GFP_KERNEL).ok(),
                     };
-                    let buf = d.buf.insert(buf);
-                    match from.recv(&mut buf[..]) {
-                        Ok(0) => {
-                            d.eof = true;
-                            d.buf = None;
-                            progress = true;
+                    d.starved = buf.is_none();
+                    match buf {
+                        // The data waits in the socket; the tick retries.
+                        None => d.dry = true,
+                        Some(buf) => {
+                            let buf = d.buf.insert(buf);
+                            match from.recv(&mut buf[..]) {
+                                Ok(0) => {
+                                    d.src = End::Fin;
+                                    d.buf = None;
+                                    progress = true;
+                                }
+                                Ok(n) => {
+                                    d.start = 0;
+                                    d.end = n;
+                                    progress = true;
+                                }
+                                Err(e) if e == EAGAIN => {
+                                    d.dry = true;
+                                    d.buf = None;
+                                }
+                                Err(_) => {
+                                    d.src = End::Failed;
+                                    *from_failed = true;
+                                    d.buf = None;
+                                    progress = true;
+                                }
+                            }
                         }
-                        Ok(n) => {
-                            d.start = 0;
-                            d.end = n;
-                            progress = true;
-                        }
-                        Err(e) if e == EAGAIN => {
-                            d.dry = true;
-                            d.buf = None;
-                        }
-                        Err(_) => return Move::Failed,
                     }
                 }
                 Err(e) if e == EAGAIN => {
                     d.dry = true;
                     d.buf = None;
                 }
-                Err(_) => return Move::Failed,
+                Err(_) => {
+                    d.src = End::Failed;
+                    *from_failed = true;
+                    d.buf = None;
+                    progress = true;
+                }
             }
         }
         if d.start < d.end {
             let Some(buf) = d.buf.as_ref() else {
-                return Move::Failed;
+                d.start = d.end;
+                return progress;
             };
             match to.send(&buf[d.start..d.end]) {
                 Ok(n) => {
@@ -262,49 +372,69 @@ impl Conn {
                     progress = progress || n > 0;
                 }
                 Err(e) if e == EAGAIN => {}
-                Err(_) => return Move::Failed,
+                Err(_) => {
+                    *to_failed = true;
+                    d.dead = true;
+                    d.buf = None;
+                    d.start = 0;
+                    d.end = 0;
+                    return true;
+                }
             }
         }
-        if d.eof && d.start == d.end && !d.shut {
+        if d.src == End::Fin && d.start == d.end && !d.shut {
             to.shutdown_write();
             d.shut = true;
             progress = true;
         }
-        if progress {
-            Move::Progress
-        } else {
-            Move::Idle
-        }
+        progress
+    }
+
+    /// Ends the connection and counts how.
+    fn finish(self: &Arc<Self>, inner: &mut Inner, s: Stat, reset: bool) -> bool {
+        stat(self.rt.net.get(), s);
+        Self::close(self, inner, reset);
+        self.rt.forget(self);
+        true
     }
 
     /// Runs the connection's state machine; `true` when there is nothing more to do for
-    /// now (waiting for a callback, or done).
+    /// now (waiting for a callback or the tick, or done).
     fn step(self: &Arc<Self>) -> bool {
         let net = self.rt.net.get();
         let mut inner = self.inner.lock();
-        if inner.state == State::Done {
+        if self.phase() == Phase::Done {
             return true;
         }
-        if inner.state == State::Connecting {
-            let Some(up) = inner.upstream.as_ref() else {
-                return true;
-            };
-            let (err, established) = up.status();
-            if let Some(err) = err {
-                stat(net, upstream_stat(err));
-                Self::close(&mut inner, true);
-                drop(inner);
-                self.rt.forget(self);
-                return true;
+        let (Some(client_err), Some(up_status)) = (
+            inner.client.as_ref().map(|c| c.status()),
+            inner.upstream.as_ref().map(|u| u.status()),
+        ) else {
+            return true;
+        };
+        if self.phase() == Phase::Connecting {
+            // A client gone before the target answered: nothing to deliver either way.
+            if let Status::Failed(_) = client_err {
+                return self.finish(&mut inner, Stat::ConnReset, true);
             }
-            if !established {
-                return true;
+            match up_status {
+                Status::Failed(e) => return self.finish(&mut inner, upstream_stat(e), true),
+                Status::Closed => {
+                    return self.finish(&mut inner, upstream_stat(SockError::Other), true)
+                }
+                Status::Connecting => return true,
+                Status::Established => self.set_phase(Phase::Relaying),
             }
-            inner.state = State::Relaying;
-            self.last.store(now_ms(), Ordering::Relaxed);
+        }
+        // Errors no read or write has seen yet (e.g. a reset after a side's direction
+        // was shut).
+        if let Status::Failed(_) = client_err {
+            inner.client_failed = true;
+        }
+        if let Status::Failed(_) = up_status {
+            inner.upstream_failed = true;
         }
         let (mut up_bytes, mut down_bytes) = (0u64, 0u64);
-        let mut failed = false;
         let mut moved = false;
         let mut done_rounds = true;
         {
@@ -313,6 +443,8 @@ impl Conn {
                 upstream,
                 c2s,
                 s2c,
+                client_failed,
+                upstream_failed,
                 ..
             } = &mut *inner;
             let (Some(c), Some(u)) = (client.as_ref(), upstream.as_ref()) else {
@@ -321,16 +453,12 @@ impl Conn {
             c2s.dry = false;
             s2c.dry = false;
             for round in 0..ROUNDS {
-                let a = Self::pump(c, u, c2s, &mut up_bytes);
-                let b = Self::pump(u, c, s2c, &mut down_bytes);
-                match (a, b) {
-                    (Move::Failed, _) | (_, Move::Failed) => {
-                        failed = true;
-                        break;
-                    }
-                    (Move::Idle, Move::Idle) => break,
-                    _ => moved = true,
+                let a = Self::pump(c, u, c2s, client_failed, upstream_failed, &mut up_bytes);
+                let b = Self::pump(u, c, s2c, upstream_failed, client_failed, &mut down_bytes);
+                if !a && !b {
+                    break;
                 }
+                moved = true;
                 if round == ROUNDS - 1 {
                     done_rounds = false;
                 }
@@ -342,18 +470,43 @@ impl Conn {
         if let Some(d) = net.data::<crate::NetData>() {
             d.proxy.add_bytes(up_bytes, down_bytes);
         }
-        let finished = inner.c2s.shut && inner.s2c.shut;
-        if failed || finished {
-            if failed {
-                stat(net, Stat::ConnReset);
-            } else {
-                stat(net, Stat::ConnClosed);
+        let (cf, uf) = (inner.client_failed, inner.upstream_failed);
+        if !cf && !uf {
+            if inner.c2s.shut && inner.s2c.shut {
+                return self.finish(&mut inner, Stat::ConnClosed, false);
             }
-            Self::close(&mut inner, failed);
-            drop(inner);
-            self.rt.forget(self);
-            return true;
+            let starved = inner.c2s.starved || inner.s2c.starved;
+            self.set_phase(if starved {
+                Phase::Draining
+            } else {
+                Phase::Relaying
+            });
+            return done_rounds;
         }
-        done_rounds
+        if cf && uf {
+            return self.finish(&mut inner, Stat::ConnReset, true);
+        }
+        // One side failed: what it sent must reach the other side, and be acknowledged
+        // there, before that side is reset too.
+        let (dir, peer) = if cf {
+            (&inner.c2s, inner.upstream.as_ref())
+        } else {
+            (&inner.s2c, inner.client.as_ref())
+        };
+        if !dir.drained() {
+            self.set_phase(Phase::Draining);
+            return done_rounds;
+        }
+        match peer.and_then(|p| p.unacked()) {
+            Some(0) | None => self.finish(&mut inner, Stat::ConnReset, true),
+            Some(n) => {
+                if n < inner.unacked || self.phase() != Phase::Draining {
+                    self.last.store(now_ms(), Ordering::Relaxed);
+                }
+                inner.unacked = n;
+                self.set_phase(Phase::Draining);
+                true
+            }
+        }
     }
 }

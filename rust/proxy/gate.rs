@@ -85,6 +85,7 @@ impl Decision {
                 Reason::Policy(Refusal::TargetIsProxy) => Stat::RefusedTargetIsProxy,
                 Reason::Policy(Refusal::TargetSpecial(_)) => Stat::RefusedTargetSpecial,
                 Reason::Policy(Refusal::TargetNotAllowed) => Stat::RefusedTargetNotAllowed,
+                Reason::Policy(Refusal::TargetInternal) => Stat::RefusedTargetInternal,
                 Reason::Policy(Refusal::PortNotAllowed) => Stat::RefusedPortNotAllowed,
             },
         })

@@ -34,16 +34,17 @@ use kernel::sync::Arc;
 use crate::inet::addr::{Addr, Family};
 use crate::inet::syn::{self, Syn};
 use crate::sys::net::Net;
-use crate::sys::netfilter::{Conntrack, Skb, Verdict};
+use crate::sys::netfilter::{Skb, Verdict};
 use crate::sys::proc::SeqWriter;
 use crate::sys::rcu::RcuBox;
 use crate::sys::stats::Counters;
 use config::{Config, SYSCTLS};
 use gate::{decide, Decision};
 use option::Target;
+use pending::{Inserted, Key};
 use policy::Policy;
 use stats::Stat;
-use tag::{tag_syn, TagError, Tagged};
+use tag::{tag_packet, TagError};
 
 /// The proxy's per-namespace state (part of the module's pernet data; all zero at start:
 /// no configuration, i.e. the proxy is off).
@@ -63,6 +64,7 @@ impl Config {
     fn limits(&self) -> runtime::Limits {
         runtime::Limits {
             max_conns: self.max_conns as usize,
+            max_per_client: self.max_conns_per_client as usize,
             syn_retries: self.syn_retries,
             idle_ms: self.idle_s as u64 * 1000,
         }
@@ -92,16 +94,30 @@ impl NetProxy {
             };
             decide(c.port, syn, &policy, |a| net.is_local(a))
         });
+        if let Decision::Accept(t) = decision {
+            // Remembered for the accept, or refused if the table says no.
+            let key = Key {
+                saddr: syn.saddr.unmapped(),
+                sport: syn.sport,
+                daddr: syn.daddr.unmapped(),
+                dport: syn.dport,
+            };
+            let now = crate::sys::time::now_ms();
+            let kept = self.runtime.read(|h| h.map(|h| h.rt.remember(key, t, now)));
+            let refused = match kept {
+                Some(Inserted::Conflict) => Some(Stat::PendingConflict),
+                Some(Inserted::Full) => Some(Stat::PendingFull),
+                Some(Inserted::ClientQuota) => Some(Stat::PendingClientQuota),
+                // No runtime (it could not listen): the SYN finds no listener anyway.
+                Some(Inserted::New | Inserted::Refreshed) | None => None,
+            };
+            if let Some(s) = refused {
+                self.count(s);
+                return Verdict::Reset;
+            }
+        }
         if let Some(s) = decision.stat() {
             self.count(s);
-        }
-        if let Decision::Accept(t) = decision {
-            let now = crate::sys::time::now_ms();
-            self.runtime.read(|h| {
-                if let Some(h) = h {
-                    h.rt.remember(syn.saddr, syn.sport, t, now);
-                }
-            });
         }
         match decision {
             Decision::Refuse(_) => Verdict::Reset,
@@ -113,7 +129,7 @@ impl NetProxy {
     /// connection the administrator's rules sent to a proxy (a DNAT, and the configured
     /// conntrack mark), its TCP header gets the original destination as proxy-target
     /// option.
-    pub(crate) fn local_out(&self, family: Family, skb: &mut Skb) {
+    pub(crate) fn local_out(&self, family: Family, skb: &Skb) {
         let mark = self.config.read(|c| c.map_or(0, |c| c.client_ct_mark));
         if mark == 0 {
             return;
@@ -127,28 +143,6 @@ impl NetProxy {
         if ct.mark != mark || !ct.dnat {
             return;
         }
-        let Some((seg, len)) = syn::segment(skb, &p) else {
-            return; // carries data: not a SYN we tag
-        };
-        let Some(mut tagged) = self.tag(&ct, &seg[..len]) else {
-            return;
-        };
-        let Some(mut net) = syn::net_header(skb, family, &p) else {
-            return;
-        };
-        let new = &mut tagged.header[..tagged.len];
-        syn::fix_headers(&mut net, family, &p, new, skb.checksum_partial());
-        // A packet that cannot be rewritten goes out untagged; the proxy refuses it.
-        if skb.rewrite(&net.bytes[..net.len], p.thoff, new) {
-            self.count(Stat::ClientTagged);
-            if tagged.dropped_timestamps {
-                self.count(Stat::ClientDroppedTimestamps);
-            }
-        }
-    }
-
-    /// The TCP header `tcp` with the original destination of `ct` as proxy-target.
-    fn tag(&self, ct: &Conntrack, tcp: &[u8]) -> Option<Tagged> {
         let target = match ct.orig_daddr {
             Addr::V4(addr) => Target::V4 {
                 addr,
@@ -159,14 +153,29 @@ impl NetProxy {
                 port: ct.orig_dport,
             },
         };
-        match tag_syn(tcp, &target) {
-            Ok(t) => Some(t),
+        let rw = match tag_packet(skb, family, &p, &target, skb.checksum_partial()) {
+            Ok(rw) => rw,
             Err(TagError::NoRoom) => {
                 self.count(Stat::ClientNoRoom);
-                None
+                return;
             }
-            // Joins, SYNs with data, already tagged or malformed ones go out as they are.
-            Err(_) => None,
+            Err(TagError::NotPlainSyn) => {
+                self.count(Stat::ClientSynData);
+                return;
+            }
+            // Joins, already tagged or malformed ones go out as they are.
+            Err(_) => return,
+        };
+        // A packet that cannot be rewritten (no memory) goes out untagged; the proxy
+        // refuses it.
+        let tcp = &rw.tcp.header[..rw.tcp.len];
+        if skb.rewrite(&rw.net.bytes[..rw.net.len], rw.thoff, tcp) {
+            self.count(Stat::ClientTagged);
+            if rw.tcp.dropped_timestamps {
+                self.count(Stat::ClientDroppedTimestamps);
+            }
+        } else {
+            self.count(Stat::ClientRewriteFailed);
         }
     }
 
@@ -181,8 +190,14 @@ impl NetProxy {
 
     /// Writes sysctl `idx` of [`SYSCTLS`] (process context): validates, then publishes a
     /// new configuration. A bad value is refused with `EINVAL` and changes nothing.
+    /// Writers are serialised (the module's `config_lock`).
     pub(crate) fn sysctl_set(&self, net: &Net, idx: usize, text: &str) -> Result {
         let sysctl = SYSCTLS.get(idx).ok_or(EINVAL)?;
+        // One writer at a time: each write copies the configuration, changes one value
+        // and publishes the copy, and a port change stops and starts a runtime. Two at
+        // once would lose an update, or start two runtimes and drop one still running.
+        let shared = crate::SHARED.get().ok_or(ENODEV)?;
+        let _writer = shared.config_lock.lock();
         let mut new = KBox::new(
             self.config.read(|c| c.copied().unwrap_or_default()),
             GFP_KERNEL,

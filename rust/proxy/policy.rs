@@ -8,10 +8,45 @@
 //! default: an empty list allows nothing. On top of the lists, some targets are refused
 //! whatever they say ([`Special`]): the proxy's own addresses, loopback, link-local,
 //! multicast, broadcast and unspecified addresses, also when written as IPv4-mapped IPv6.
+//! And a catch-all does not open the internal ranges ([`INTERNAL`]: private networks,
+//! shared address space, unique local IPv6, IPv6 forms that embed an IPv4 address,
+//! reserved IPv4): a target there is allowed only by an allowed prefix inside its range,
+//! which the administrator wrote for it (`10.1.0.0/16` allows `10.1.2.3`;
+//! `0.0.0.0/0` and `10.0.0.0/7` do not).
 
 use super::option::Target;
-use crate::inet::addr::{Addr, Prefix};
+use crate::inet::addr::{parse_addr, Addr, Prefix};
 use crate::inet::num;
+
+/// Internal ranges, as (address, length): reachable only through an allowed prefix
+/// inside them.
+const INTERNAL_TEXT: [(&str, u8); 13] = [
+    ("10.0.0.0", 8),     // RFC 1918
+    ("172.16.0.0", 12),  // RFC 1918
+    ("192.168.0.0", 16), // RFC 1918
+    ("100.64.0.0", 10),  // shared address space (carrier-grade NAT), RFC 6598
+    ("198.18.0.0", 15),  // benchmarking, RFC 2544
+    ("240.0.0.0", 4),    // reserved, RFC 1112
+    ("fc00::", 7),       // unique local (cloud metadata such as fd00:ec2::254), RFC 4193
+    ("fec0::", 10),      // site-local, deprecated, RFC 3879
+    ("64:ff9b::", 96),   // NAT64 well-known prefix: an IPv4 address inside, RFC 6052
+    ("64:ff9b:1::", 48), // NAT64 local use, RFC 8215
+    ("2002::", 16),      // 6to4: an IPv4 address inside, RFC 3056
+    ("::", 96),          // IPv4-compatible, deprecated, RFC 4291
+    ("2001::", 32),      // Teredo: an IPv4 address inside, RFC 4380
+];
+
+/// The internal ranges (see the module documentation).
+pub fn internal_ranges() -> impl Iterator<Item = Prefix> {
+    INTERNAL_TEXT
+        .iter()
+        .filter_map(|&(a, len)| Prefix::new(parse_addr(a)?, len))
+}
+
+/// The internal range `a` is in, if any.
+pub fn internal(a: Addr) -> Option<Prefix> {
+    internal_ranges().find(|r| r.contains(a.unmapped()))
+}
 
 /// Addresses a proxy never connects to, whatever the configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,6 +121,8 @@ pub enum Refusal {
     TargetSpecial(Special),
     /// The target's address is in no allowed-target prefix.
     TargetNotAllowed,
+    /// The target is in an internal range that only a catch-all allowed.
+    TargetInternal,
     /// The target's port is in no allowed port range.
     PortNotAllowed,
 }
@@ -119,6 +156,15 @@ impl Policy<'_> {
         }
         if !self.targets.iter().any(|p| p.contains(addr)) {
             return Err(Refusal::TargetNotAllowed);
+        }
+        if let Some(range) = internal(addr) {
+            if !self
+                .targets
+                .iter()
+                .any(|p| p.contains(addr) && p.within(&range))
+            {
+                return Err(Refusal::TargetInternal);
+            }
         }
         if !self.ports.iter().any(|r| r.contains(target.port())) {
             return Err(Refusal::PortNotAllowed);

@@ -8,11 +8,17 @@
 //! connections ([`Conn`], in `conn.rs`). Everything runs in work items on the module's
 //! workqueue: socket callbacks (softirq) only queue work, never a thread per connection.
 //!
-//! A connection with no progress in either direction for the namespace's idle timeout
-//! is reset on both sides. A timer per runtime queues a scan of the connections' last
-//! activity every [`scan_period_ms`] (an eighth of the timeout, 1 s to 60 s), so a
-//! connection goes between one timeout and one timeout plus a period after its last
-//! byte.
+//! Limits: `max_conns` connections at once and `max_conns_per_client` per client
+//! address, both checked when a connection is accepted, before anything is sent to the
+//! target.
+//!
+//! A timer per runtime queues a scan of the connections: one with no progress in either
+//! direction for the namespace's idle timeout is reset on both sides (the scan runs
+//! every [`scan_period_ms`], an eighth of the timeout, 1 s to 60 s, so a connection goes
+//! between one timeout and one timeout plus a period after its last byte); an upstream
+//! connect that outlives its own SYN retransmissions by [`CONNECT_SLACK_MS`] is given
+//! up; a draining connection (see `conn.rs`) is polled every [`DRAIN_POLL_MS`] and
+//! reset after [`DRAIN_IDLE_MS`] without progress.
 //!
 //! Locks: `Runtime::conns` (a mutex, process context) then `Conn::inner` (a mutex, held
 //! by the connection's work item); `Runtime::pending` (a BH spinlock, also taken by the
@@ -24,19 +30,21 @@ use kernel::rbtree::RBTree;
 use kernel::sync::{new_mutex, Arc, ArcBorrow, Mutex};
 use kernel::workqueue::{impl_has_work, new_work, Work, WorkItem};
 
-use super::conn::Conn;
+use super::conn::{Conn, Phase, DRAIN_IDLE_MS, DRAIN_POLL_MS};
 use super::option::Target;
-use super::pending::{Entry, Inserted, Key, Pending};
+use super::pending::{Count, Entry, Inserted, Key, Pending};
 use super::stats::Stat;
 use crate::inet::addr::Addr;
 use crate::sys::net::{Net, NetHandle};
 use crate::sys::socket::{Proto, SockError, Socket, Wake};
 use crate::sys::sync::{new_spinlock_bh, SpinLockBh};
-use crate::sys::time::now_ms;
+use crate::sys::time::{now_ms, random_u64};
 use crate::sys::timer::{Fire, Timer};
 
 /// Pending targets remembered per namespace.
 pub(crate) const PENDING: usize = 1024;
+/// Of which one client address may hold at most this many.
+pub(crate) const PENDING_PER_CLIENT: u32 = 128;
 /// How long a pending target waits for its connection to be accepted, ms.
 pub(crate) const PENDING_MS: u64 = 30_000;
 
@@ -65,10 +73,23 @@ pub(crate) fn scan_period_ms(idle_ms: u64) -> u32 {
     (idle_ms / 8).clamp(1000, 60_000) as u32
 }
 
+/// How often connections are checked when there is no idle timeout, ms.
+const SCAN_NO_IDLE_MS: u32 = 5000;
+/// How long an upstream connect may outlive its SYN retransmissions, ms.
+pub(crate) const CONNECT_SLACK_MS: u64 = 2000;
+
+/// How long an upstream connect with `syn_retries` retransmissions takes at most: the
+/// SYN and each retransmission wait twice as long as the one before, from 1 s.
+fn connect_limit_ms(syn_retries: u32) -> u64 {
+    ((1u64 << (syn_retries.min(16) + 1)) - 1) * 1000 + CONNECT_SLACK_MS
+}
+
 /// The limits a runtime applies, from the namespace's configuration.
 #[derive(Clone, Copy)]
 pub(crate) struct Limits {
     pub(crate) max_conns: usize,
+    /// Most connections of one client address; 0: no limit.
+    pub(crate) max_per_client: usize,
     pub(crate) syn_retries: u32,
     /// Idle timeout in ms; 0: none.
     pub(crate) idle_ms: u64,
@@ -79,6 +100,7 @@ pub(crate) struct Limits {
 pub(crate) struct Runtime {
     pub(super) net: NetHandle,
     max_conns: AtomicUsize,
+    max_per_client: AtomicUsize,
     pub(super) syn_retries: AtomicU32,
     idle_ms: AtomicU64,
     closing: AtomicBool,
@@ -92,7 +114,7 @@ pub(crate) struct Runtime {
     #[pin]
     listener: Mutex<Option<Socket<Runtime>>>,
     #[pin]
-    pending: SpinLockBh<Pending<KVec<Option<Entry>>>>,
+    pending: SpinLockBh<Pending<KVec<Option<Entry>>, KVec<Option<Count>>>>,
     /// The connections, by address.
     #[pin]
     conns: Mutex<Conns>,
@@ -102,6 +124,54 @@ pub(crate) struct Runtime {
 struct Conns {
     tree: RBTree<usize, Arc<Conn>>,
     count: usize,
+    /// Connections per client address (IPv4 as IPv4-mapped), for those that have any.
+    per_client: RBTree<u128, usize>,
+}
+
+/// The key of a client address in [`Conns::per_client`].
+fn client_key(a: Addr) -> u128 {
+    u128::from_be_bytes(a.to_v6())
+}
+
+impl Conns {
+    /// Counts a connection of `client` in; the counter of the refusal (and nothing
+    /// counted) if that is one too many, or memory is short.
+    fn admit(&mut self, client: Addr, max: usize, max_per_client: usize) -> Result<(), Stat> {
+        if self.count >= max {
+            return Err(Stat::RefusedTooMany);
+        }
+        let key = client_key(client);
+        let n = self.per_client.get(&key).copied().unwrap_or(0);
+        if max_per_client != 0 && n >= max_per_client {
+            return Err(Stat::RefusedClientTooMany);
+        }
+        if self
+            .per_client
+            .try_create_and_insert(key, n + 1, GFP_KERNEL)
+            .is_err()
+        {
+            return Err(Stat::RefusedTooMany);
+        }
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Counts a connection of `client` out.
+    fn release(&mut self, client: Addr) {
+        self.count = self.count.saturating_sub(1);
+        let key = client_key(client);
+        match self.per_client.get(&key).copied() {
+            Some(n) if n > 1 => {
+                let _ = self
+                    .per_client
+                    .try_create_and_insert(key, n - 1, GFP_KERNEL);
+            }
+            Some(_) => {
+                self.per_client.remove(&key);
+            }
+            None => {}
+        }
+    }
 }
 
 impl_has_work! {
@@ -146,19 +216,33 @@ impl Runtime {
     pub(crate) fn start(net: &Net, port: u16, limits: Limits) -> Result<Arc<Runtime>> {
         // On the heap: far too large for a kernel stack.
         let slots = KVec::from_elem(None, PENDING, GFP_KERNEL)?;
+        let counts = KVec::from_elem(None, PENDING / 4, GFP_KERNEL)?;
+        let pending = Pending::new(
+            slots,
+            counts,
+            [random_u64(), random_u64()],
+            PENDING_MS,
+            PENDING_PER_CLIENT,
+        );
         let rt = Arc::pin_init(
             pin_init!(Runtime {
                 net: NetHandle::new(net),
                 max_conns: AtomicUsize::new(limits.max_conns),
+                max_per_client: AtomicUsize::new(limits.max_per_client),
                 syn_retries: AtomicU32::new(limits.syn_retries),
                 idle_ms: AtomicU64::new(limits.idle_ms),
                 closing: AtomicBool::new(false),
                 accept_work <- new_work!("mptcp_proxy_accept"),
                 scan_work <- new_work!("mptcp_proxy_scan"),
-                tick <- Timer::new(),
+                // Not deferrable: a draining connection is polled every few ms, and the
+                // scans run at most every second.
+                tick <- Timer::new(false),
                 listener <- new_mutex!(None, "mptcp_proxy_listener"),
-                pending <- new_spinlock_bh!(Pending::new(slots, PENDING_MS), "mptcp_proxy_pending"),
-                conns <- new_mutex!(Conns { tree: RBTree::new(), count: 0 }, "mptcp_proxy_conns"),
+                pending <- new_spinlock_bh!(pending, "mptcp_proxy_pending"),
+                conns <- new_mutex!(
+                    Conns { tree: RBTree::new(), count: 0, per_client: RBTree::new() },
+                    "mptcp_proxy_conns"
+                ),
             }),
             GFP_KERNEL,
         )?;
@@ -182,66 +266,99 @@ impl Runtime {
     /// connections accepted from now on, the idle timeout to every connection.
     pub(crate) fn set_limits(self: &Arc<Self>, limits: Limits) {
         self.max_conns.store(limits.max_conns, Ordering::Relaxed);
+        self.max_per_client
+            .store(limits.max_per_client, Ordering::Relaxed);
         self.syn_retries
             .store(limits.syn_retries, Ordering::Relaxed);
         self.idle_ms.store(limits.idle_ms, Ordering::Relaxed);
         self.arm_tick();
     }
 
-    /// Arms the idle scan if there is an idle timeout (no-op if already armed).
-    fn arm_tick(self: &Arc<Self>) {
-        let idle = self.idle_ms.load(Ordering::Relaxed);
-        if idle != 0 && !self.closing.load(Ordering::Acquire) {
-            self.tick.arm(self, scan_period_ms(idle));
+    /// Arms the scan: soon if a connection is draining, else at the idle scan's period
+    /// (brings a later expiry forward; no-op once shut down).
+    pub(super) fn arm_tick(self: &Arc<Self>) {
+        if !self.closing.load(Ordering::Acquire) {
+            self.tick.arm(self, self.scan_period(false));
         }
     }
 
-    /// Resets the connections idle for longer than the timeout, then re-arms.
+    /// Arms the scan to run within [`DRAIN_POLL_MS`]: a connection started draining.
+    pub(super) fn poll_soon(self: &Arc<Self>) {
+        if !self.closing.load(Ordering::Acquire) {
+            self.tick.arm(self, self.scan_period(true));
+        }
+    }
+
+    fn scan_period(&self, draining: bool) -> u32 {
+        if draining {
+            return DRAIN_POLL_MS;
+        }
+        match self.idle_ms.load(Ordering::Relaxed) {
+            0 => SCAN_NO_IDLE_MS,
+            idle => scan_period_ms(idle),
+        }
+    }
+
+    /// Resets the connections past their limits (idle, connect, drain), polls the
+    /// draining ones, then re-arms.
     fn scan_idle(self: &Arc<Self>) {
-        let idle = self.idle_ms.load(Ordering::Relaxed);
-        if idle == 0 || self.closing.load(Ordering::Acquire) {
+        if self.closing.load(Ordering::Acquire) {
             return;
         }
+        let idle = self.idle_ms.load(Ordering::Relaxed);
+        let connect = connect_limit_ms(self.syn_retries.load(Ordering::Relaxed));
         let now = now_ms();
         let mut expired = KVec::new();
+        let mut poll = KVec::new();
         {
             let mut conns = self.conns.lock();
             for (&key, c) in conns.tree.iter() {
-                if now.saturating_sub(c.last.load(Ordering::Relaxed)) >= idle {
+                let age = now.saturating_sub(c.last.load(Ordering::Relaxed));
+                let why = match c.phase() {
+                    Phase::Connecting if age >= connect => Some(Stat::UpstreamTimeout),
+                    Phase::Relaying if idle != 0 && age >= idle => Some(Stat::ConnIdleTimeout),
+                    Phase::Draining if age >= DRAIN_IDLE_MS => Some(Stat::ConnReset),
+                    Phase::Draining => {
+                        // Out of memory: polled on the next scan.
+                        let _ = poll.push(c.clone(), GFP_KERNEL);
+                        None
+                    }
+                    _ => None,
+                };
+                if let Some(why) = why {
                     // Out of memory: the rest are found on the next scan.
-                    if expired.push((key, c.clone()), GFP_KERNEL).is_err() {
+                    if expired.push((key, c.clone(), why), GFP_KERNEL).is_err() {
                         break;
                     }
                 }
             }
-            for (key, _) in expired.iter() {
+            for (key, c, _) in expired.iter() {
                 if conns.tree.remove(key).is_some() {
-                    conns.count -= 1;
+                    conns.release(c.client_addr);
                 }
             }
         }
         let net = self.net.get();
-        for (_, c) in expired {
+        for (_, c, why) in expired {
             if c.abort() {
-                stat(net, Stat::ConnIdleTimeout);
+                stat(net, why);
             }
         }
-        self.arm_tick();
+        let draining = !poll.is_empty();
+        if let Some(q) = queue() {
+            for c in poll {
+                let _ = q.enqueue(c);
+            }
+        }
+        if !self.closing.load(Ordering::Acquire) {
+            self.tick.arm(self, self.scan_period(draining));
+        }
     }
 
-    /// The gate let a SYN through: remember its target.
-    pub(crate) fn remember(&self, client: Addr, port: u16, target: Target, now_ms: u64) {
-        let r = self.pending.lock().insert(
-            Key {
-                addr: client.unmapped(),
-                port,
-            },
-            target,
-            now_ms,
-        );
-        if r == Inserted::Evicted {
-            stat(self.net.get(), Stat::PendingEvicted);
-        }
+    /// The gate let a SYN through: remember its target (softirq). Anything but
+    /// `New` or `Refreshed` means the SYN must be refused.
+    pub(crate) fn remember(&self, key: Key, target: Target, now_ms: u64) -> Inserted {
+        self.pending.lock().insert(key, target, now_ms)
     }
 
     fn accept_all(self: &Arc<Self>) {
@@ -262,51 +379,79 @@ impl Runtime {
 
     fn start_conn(self: &Arc<Self>, client: Socket<Conn>) {
         let net = self.net.get();
-        let Some((addr, port)) = client.peer() else {
+        let (Some((addr, port)), Some((laddr, lport))) = (client.peer(), client.local()) else {
             client.set_abort_on_close();
             return;
         };
-        let now = now_ms();
-        let Some(target) = self.pending.lock().take(Key { addr, port }, now) else {
+        let key = Key {
+            saddr: addr,
+            sport: port,
+            daddr: laddr,
+            dport: lport,
+        };
+        let Some(target) = self.pending.lock().take(key, now_ms()) else {
             stat(net, Stat::AcceptNoTarget);
             client.set_abort_on_close();
             return;
         };
-        let conn = match Conn::new(self.clone(), client, &target) {
+        // The limits first: nothing goes to the target for a connection refused here.
+        let admitted = {
+            let mut conns = self.conns.lock();
+            if self.closing.load(Ordering::Acquire) {
+                client.set_abort_on_close();
+                return;
+            }
+            conns.admit(
+                addr,
+                self.max_conns.load(Ordering::Relaxed),
+                self.max_per_client.load(Ordering::Relaxed),
+            )
+        };
+        if let Err(why) = admitted {
+            stat(net, why);
+            client.set_abort_on_close();
+            return;
+        }
+        let v6 = matches!(target, Target::V6 { .. });
+        let conn = match Conn::new(self.clone(), client, addr, v6) {
             Ok(c) => c,
             Err((client, e)) => {
+                self.conns.lock().release(addr);
                 stat(net, upstream_stat(SockError::of(e)));
-                if let Some(c) = client {
-                    c.set_abort_on_close();
-                }
+                client.set_abort_on_close();
                 return;
             }
         };
-        {
+        // In the table before any callback can run the connection, so that however it
+        // ends, `forget` finds it.
+        let inserted = {
             let mut conns = self.conns.lock();
-            if self.closing.load(Ordering::Acquire)
-                || conns.count >= self.max_conns.load(Ordering::Relaxed)
-            {
-                drop(conns);
-                if !self.closing.load(Ordering::Acquire) {
-                    stat(net, Stat::RefusedTooMany);
-                }
-                conn.abort();
-                return;
-            }
             let key = &*conn as *const Conn as usize;
-            if conns
-                .tree
-                .try_create_and_insert(key, conn.clone(), GFP_KERNEL)
-                .is_err()
-            {
-                drop(conns);
-                conn.abort();
-                return;
+            if self.closing.load(Ordering::Acquire) {
+                Err(None)
+            } else {
+                conns
+                    .tree
+                    .try_create_and_insert(key, conn.clone(), GFP_KERNEL)
+                    .map(|_| ())
+                    .map_err(|_| Some(Stat::RefusedTooMany))
             }
-            conns.count += 1;
+        };
+        if let Err(why) = inserted {
+            self.conns.lock().release(addr);
+            if let Some(why) = why {
+                stat(net, why);
+            }
+            conn.abort();
+            return;
         }
         stat(net, Stat::ConnAccepted);
+        if let Err(e) = conn.start(target.addr(), target.port(), v6) {
+            stat(net, upstream_stat(SockError::of(e)));
+            self.forget(&conn);
+            return;
+        }
+        self.arm_tick();
         // Data may have arrived before the callbacks were ours.
         if let Some(q) = queue() {
             let _ = q.enqueue(conn);
@@ -317,13 +462,13 @@ impl Runtime {
     pub(super) fn forget(&self, conn: &Conn) {
         let mut conns = self.conns.lock();
         if conns.tree.remove(&(conn as *const Conn as usize)).is_some() {
-            conns.count -= 1;
+            conns.release(conn.client_addr);
         }
     }
 
     /// Targets waiting for their connection to be accepted.
     pub(crate) fn pending(&self) -> usize {
-        self.pending.lock().len(now_ms())
+        self.pending.lock().live(now_ms())
     }
 
     /// Connections in progress or relaying.
@@ -340,6 +485,7 @@ impl Runtime {
         let tree = {
             let mut conns = self.conns.lock();
             conns.count = 0;
+            conns.per_client = RBTree::new();
             core::mem::replace(&mut conns.tree, RBTree::new())
         };
         for c in tree.values() {

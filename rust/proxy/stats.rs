@@ -36,6 +36,8 @@ counters! {
         RefusedTargetSpecial = "ProxyRefusedTargetSpecial",
         /// Refused: the target address is not allowed.
         RefusedTargetNotAllowed = "ProxyRefusedTargetNotAllowed",
+        /// Refused: the target is in an internal range no allowed prefix names.
+        RefusedTargetInternal = "ProxyRefusedTargetInternal",
         /// Refused: the target port is not allowed.
         RefusedPortNotAllowed = "ProxyRefusedPortNotAllowed",
         /// Client side: a SYN was tagged with its target.
@@ -44,12 +46,23 @@ counters! {
         ClientDroppedTimestamps = "ProxyClientDroppedTimestamps",
         /// Client side: no room for the option; the SYN went out untagged.
         ClientNoRoom = "ProxyClientNoRoom",
-        /// A remembered target was overwritten before its connection was accepted.
-        PendingEvicted = "ProxyPendingEvicted",
+        /// Client side: the packet could not be rewritten (no memory); it went out
+        /// untagged.
+        ClientRewriteFailed = "ProxyClientRewriteFailed",
+        /// Client side: a SYN carrying data (TCP Fast Open); it went out untagged.
+        ClientSynData = "ProxyClientSynData",
+        /// A valid SYN refused: the pending table had no room in its bucket.
+        PendingFull = "ProxyPendingFull",
+        /// A valid SYN refused: its client holds its quota of pending targets.
+        PendingClientQuota = "ProxyPendingClientQuota",
+        /// A second SYN of a pending connection named another target: both refused.
+        PendingConflict = "ProxyPendingConflict",
         /// An accepted connection had no remembered target: reset.
         AcceptNoTarget = "ProxyAcceptNoTarget",
         /// An accepted connection beyond `max_conns`: reset.
         RefusedTooMany = "ProxyRefusedTooMany",
+        /// An accepted connection beyond `max_conns_per_client`: reset.
+        RefusedClientTooMany = "ProxyRefusedClientTooMany",
         /// A proxied connection started.
         ConnAccepted = "ProxyConnAccepted",
         /// A proxied connection ended with both sides closed.

@@ -12,10 +12,12 @@
 //! (an IPv6 target with timestamps, see `Documentation/proxy-option.rst`), the timestamps
 //! option is removed, with the two NOPs that align it when present; the client's TCP then
 //! sees a SYN-ACK without timestamps and runs without them. If there is still no room
-//! (TCP Fast Open cookies, MD5 or AO signatures), the SYN is left alone and counted.
+//! (TCP Fast Open cookies, MD5 or AO signatures), the SYN is left alone and counted; so
+//! is a SYN carrying data.
 
 use super::option::{self, MptcpSyn, Target};
-use crate::inet::syn::{MAX_HEADER, MAX_OPTIONS};
+use crate::inet::addr::Family;
+use crate::inet::syn::{self, NetHeader, Packet, ParsedSyn, MAX_HEADER, MAX_OPTIONS};
 
 /// Why a SYN was not tagged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,4 +125,37 @@ pub fn tag_syn(tcp: &[u8], target: &Target) -> Result<Tagged, TagError> {
     out.header[12] = ((len / 4) as u8) << 4 | (tcp[12] & 0x0f);
     out.len = len;
     Ok(out)
+}
+
+/// What to write into a SYN's packet to tag it (see [`tag_packet`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Rewrite {
+    /// The network header's changed bytes, from offset 0.
+    pub net: NetHeader,
+    /// Where the TCP header starts.
+    pub thoff: usize,
+    /// The new TCP header, checksum set; it replaces everything from `thoff` on.
+    pub tcp: Tagged,
+}
+
+/// The client side's whole change to the packet `p` holding the SYN `syn`: its TCP
+/// header with `target`, and the IP length and checksums that go with it (`partial`:
+/// the device completes the TCP checksum).
+pub fn tag_packet(
+    p: &impl Packet,
+    family: Family,
+    syn: &ParsedSyn,
+    target: &Target,
+    partial: bool,
+) -> Result<Rewrite, TagError> {
+    // A segment longer than any header carries data: not a SYN we tag.
+    let (seg, len) = syn::segment(p, syn).ok_or(TagError::NotPlainSyn)?;
+    let mut tcp = tag_syn(&seg[..len], target)?;
+    let mut net = syn::net_header(p, family, syn).ok_or(TagError::Malformed)?;
+    syn::fix_headers(&mut net, family, syn, &mut tcp.header[..tcp.len], partial);
+    Ok(Rewrite {
+        net,
+        thoff: syn.thoff,
+        tcp,
+    })
 }

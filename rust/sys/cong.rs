@@ -27,9 +27,10 @@ pub(crate) const CA_PRIV_SIZE: usize = bindings::ICSK_CA_PRIV_SIZE;
 /// A congestion-control algorithm.
 ///
 /// The TCP stack serialises the callbacks of one socket (socket lock, or the socket's
-/// softirq processing). They may run in softirq: they must not sleep. `release` is also
-/// called on MPTCP connection sockets (`mptcp_ca_reset()`), which are not TCP sockets,
-/// with the private area zeroed: an implementation must do nothing for a zero `Priv`.
+/// softirq processing). They may run in softirq: they must not sleep. The kernel also
+/// calls `release` on MPTCP connection sockets (`mptcp_ca_reset()`), which are not TCP
+/// sockets, right after assigning the algorithm (the private area zeroed): the
+/// trampoline does not pass those on, so every callback sees TCP sockets only.
 pub(crate) trait CongestionOps: Sync + Sized + 'static {
     /// Per-socket state in `icsk_ca_priv`. The kernel zeroes that area when it assigns
     /// the algorithm, and may call `release` without `init`, so the all-zero value must be
@@ -152,10 +153,17 @@ unsafe extern "C" fn init_callback<T: CongestionOps>(sk: *mut bindings::sock) {
 ///
 /// # Safety
 ///
-/// Only the TCP stack calls it, through the ops table [`Registration`] registered,
-/// with a TCP socket using `T` whose callbacks it serialises.
+/// Only the kernel calls it, through the ops table [`Registration`] registered: for a
+/// TCP socket using `T` whose callbacks it serialises, or for an MPTCP connection
+/// socket that was just assigned `T` (`mptcp_ca_reset()`).
 unsafe extern "C" fn release_callback<T: CongestionOps>(sk: *mut bindings::sock) {
-    // SAFETY: called by the TCP stack as `T`'s `release`.
+    // SAFETY: `sk` is a valid socket; its protocol is set at creation.
+    if unsafe { (*sk).sk_protocol } != bindings::IPPROTO_TCP as u16 {
+        // An MPTCP connection socket: not a `tcp_sock`, and nothing was set up for it
+        // (`init` never runs on it).
+        return;
+    }
+    // SAFETY: called by the TCP stack as `T`'s `release`, for a TCP socket.
     let (sk, p) = unsafe { split::<T>(sk) };
     T::release(sk, p)
 }

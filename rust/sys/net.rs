@@ -60,6 +60,28 @@ impl Net {
     }
 }
 
+impl Net {
+    /// Runs `f` with the module's data for this namespace if the namespace is not being
+    /// dismantled, holding a reference on it meanwhile: for callers that may outlive the
+    /// namespace's pernet exit (a socket that holds only the passive reference every
+    /// kernel socket has, e.g. an orphaned subflow), whose data is freed after that exit.
+    /// Any context.
+    pub(crate) fn with_data<T: PernetData, R>(&self, f: impl FnOnce(&T) -> R) -> Option<R> {
+        // SAFETY: the `struct net` itself stays allocated (the caller's socket holds at
+        // least a passive reference); maybe_get_net() takes a counted reference unless
+        // the count already reached zero (the namespace is being dismantled).
+        let held = unsafe { bindings::maybe_get_net(self.as_ptr()) };
+        if held.is_null() {
+            return None;
+        }
+        let r = self.data::<T>().map(f);
+        // SAFETY: the reference taken above; put_net() may run in any context (the last
+        // put queues the cleanup work).
+        unsafe { bindings::put_net(held) };
+        r
+    }
+}
+
 /// The `net_generic` id of the module's pernet data (0: not registered). One pernet
 /// registration per module, so one id.
 static NET_ID: AtomicU32 = AtomicU32::new(0);

@@ -32,7 +32,9 @@ pub(crate) enum Verdict {
 /// # Invariants
 ///
 /// Wraps a valid `struct sk_buff` that the running hook owns for the lifetime of the
-/// reference, with its network header at `data` (netfilter's IPv4 and IPv6 hooks).
+/// reference, with its network header at `data` (netfilter's IPv4 and IPv6 hooks). Only
+/// that hook reads or changes it meanwhile: changes go through `&self` (the bytes are in
+/// an `Opaque`).
 #[repr(transparent)]
 pub(crate) struct Skb(Opaque<bindings::sk_buff>);
 
@@ -40,10 +42,10 @@ impl Skb {
     /// # Safety
     ///
     /// `skb` must be the packet of a running netfilter hook, not used elsewhere while the
-    /// reference lives.
-    unsafe fn from_raw<'a>(skb: *mut bindings::sk_buff) -> &'a mut Skb {
+    /// reference lives, and `'a` must end before the hook returns.
+    unsafe fn from_raw<'a>(skb: *mut bindings::sk_buff) -> &'a Skb {
         // SAFETY: `Skb` is `repr(transparent)` over `sk_buff`, valid per the caller.
-        unsafe { &mut *skb.cast::<Skb>() }
+        unsafe { &*skb.cast::<Skb>() }
     }
 
     fn as_ptr(&self) -> *mut bindings::sk_buff {
@@ -63,7 +65,7 @@ impl Skb {
     /// length). The caller has set complete checksums in both, or the transport checksum
     /// is partial (see [`Skb::checksum_partial`]); any other checksum state is dropped.
     /// `false` if the packet cannot be changed (then it is unchanged).
-    pub(crate) fn rewrite(&mut self, head: &[u8], off: usize, tail: &[u8]) -> bool {
+    pub(crate) fn rewrite(&self, head: &[u8], off: usize, tail: &[u8]) -> bool {
         let skb = self.as_ptr();
         // SAFETY: valid skb, ours to modify in the hook (type invariants). Every access
         // below is within the linear, writable area that skb_ensure_writable() and the
@@ -196,7 +198,7 @@ pub(crate) trait NetHooks: PernetData {
     /// Every locally generated packet of `family`, right after the DNAT of locally
     /// generated packets (LOCAL_OUT, NAT_DST + 1), which may rewrite it; always let
     /// through.
-    fn local_out(net: &Net, data: &Self, family: Family, skb: &mut Skb);
+    fn local_out(net: &Net, data: &Self, family: Family, skb: &Skb);
 }
 
 /// The hook registrations of one namespace (in its pernet data; zeroed: none): IPv4 and

@@ -25,6 +25,22 @@ impl fmt::Write for SeqWriter {
     }
 }
 
+impl SeqWriter {
+    /// Whether whoever opened the file had `CAP_NET_ADMIN` over `net` (checked against
+    /// the opener's credentials, as `file_ns_capable()` does, not the reader's).
+    pub(crate) fn opener_net_admin(&self, net: &Net) -> bool {
+        // SAFETY: `self.0` is the live `seq_file` of the current `show` call, whose `file`
+        // is the open file; `net` is alive, and so is its user namespace.
+        unsafe {
+            bindings::file_ns_capable(
+                (*self.0).file,
+                (*net.as_ptr()).user_ns,
+                bindings::CAP_NET_ADMIN as i32,
+            )
+        }
+    }
+}
+
 /// What a file shows: called with the file's namespace.
 pub(crate) type ShowFn = fn(&mut SeqWriter, &Net);
 

@@ -43,6 +43,23 @@ impl SockError {
     }
 }
 
+/// `SIOCOUTQ` (`TIOCOUTQ` in include/uapi/asm-generic/ioctls.h, which bindgen does not
+/// see).
+const SIOCOUTQ: kernel::ffi::c_int = 0x5411;
+
+/// Where a connection stands (see [`Socket::status`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Status {
+    /// Not established yet.
+    Connecting,
+    /// Established (or the peer closed its side only).
+    Established,
+    /// Closed without a pending error.
+    Closed,
+    /// A pending error: reset, refused, timed out...
+    Failed(SockError),
+}
+
 /// Protocols the module opens.
 #[derive(Clone, Copy)]
 pub(crate) enum Proto {
@@ -303,6 +320,17 @@ impl<W: Wake> Socket<W> {
         parse_sockaddr(&ss)
     }
 
+    /// The local address (IPv4-mapped addresses as IPv4) and port.
+    pub(crate) fn local(&self) -> Option<(Addr, u16)> {
+        let mut ss = bindings::__kernel_sockaddr_storage::default();
+        // SAFETY: valid socket; `ss` is large enough for any address.
+        let r = unsafe { bindings::kernel_getsockname(self.sock, ptr::addr_of_mut!(ss).cast()) };
+        if r < 0 {
+            return None;
+        }
+        parse_sockaddr(&ss)
+    }
+
     /// Limits SYN retransmissions (how long a connect may take).
     pub(crate) fn set_syn_retries(&self, n: i32) {
         // SAFETY: valid TCP socket.
@@ -377,8 +405,9 @@ impl<W: Wake> Socket<W> {
         unsafe { bindings::sock_no_linger(self.sk()) };
     }
 
-    /// The pending socket error, if any, and whether the connection is established.
-    pub(crate) fn status(&self) -> (Option<SockError>, bool) {
+    /// Where the connection stands. A pending error is reported (not consumed: a
+    /// `recv` still returns the data queued before it).
+    pub(crate) fn status(&self) -> Status {
         let sk = self.sk();
         // SAFETY: valid socket; both fields are read with volatile (READ_ONCE-like) loads.
         let (err, state) = unsafe {
@@ -387,11 +416,28 @@ impl<W: Wake> Socket<W> {
                 ptr::read_volatile(ptr::addr_of!((*sk).__sk_common.skc_state)) as u32,
             )
         };
-        let established = state == bindings::TCP_ESTABLISHED || state == bindings::TCP_CLOSE_WAIT;
-        match err {
-            0 => (None, established),
-            e => (Some(SockError::of_errno(e)), false),
+        match (err, state) {
+            (0, bindings::TCP_ESTABLISHED | bindings::TCP_CLOSE_WAIT) => Status::Established,
+            (0, bindings::TCP_CLOSE) => Status::Closed,
+            (0, _) => Status::Connecting,
+            (e, _) => Status::Failed(SockError::of_errno(e)),
         }
+    }
+
+    /// Bytes written but not yet acknowledged by the peer (`SIOCOUTQ`: for MPTCP, at the
+    /// connection level); `None` if the socket cannot tell (listening, or closed).
+    pub(crate) fn unacked(&self) -> Option<usize> {
+        let sk = self.sk();
+        let mut n: kernel::ffi::c_int = 0;
+        // SAFETY: valid socket; `sk_prot` is set for its lifetime. The protocol's `ioctl`
+        // takes a kernel pointer for its result (since 6.5) and locks what it needs.
+        let r = unsafe {
+            match (*(*sk).__sk_common.skc_prot).ioctl {
+                Some(ioctl) => ioctl(sk, SIOCOUTQ, &mut n),
+                None => return None,
+            }
+        };
+        (r == 0).then(|| usize::try_from(n).ok()).flatten()
     }
 
     /// From now on, every wake-up of the socket (data, space, state, error) calls
@@ -446,6 +492,14 @@ impl<W: Wake> Socket<W> {
 // reference tracker the tracker would have to be freed too.
 #[cfg(CONFIG_NET_NS_REFCNT_TRACKER)]
 compile_error!("Socket::unpin_mptcp_listener does not handle CONFIG_NET_NS_REFCNT_TRACKER");
+
+// It also relies on the rule that a kernel socket holds a passive reference on its
+// namespace (`net->passive`, taken in sk_alloc() and dropped by net_passive_dec() when
+// the socket is freed), which kernels since 6.12 follow: the reference it gives back is
+// turned into that one. A kernel without net_passive_dec() has another rule, and this
+// does not build there.
+#[cfg(CONFIG_NET_NS)]
+const _: unsafe extern "C" fn(*mut bindings::net) = bindings::net_passive_dec;
 
 impl<W: Wake> Drop for Socket<W> {
     fn drop(&mut self) {

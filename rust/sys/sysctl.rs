@@ -24,6 +24,10 @@ pub(crate) trait Sysctls: PernetData {
     const PATH: &'static CStr;
     /// The entries' names, each NUL-terminated; their index is passed to `get` and `set`.
     const NAMES: &'static [&'static str];
+    /// Writing needs `CAP_NET_ADMIN` in the initial user namespace (the host's
+    /// administrator), not only in the namespace's own: root of a container gets
+    /// `EPERM`.
+    const HOST_ADMIN_ONLY: bool;
     /// Writes the value of entry `idx`.
     fn get(&self, net: &Net, idx: usize, w: &mut dyn Write) -> fmt::Result;
     /// Sets entry `idx` from text (without the trailing newline); an error leaves the
@@ -140,6 +144,11 @@ unsafe extern "C" fn handler<T: Sysctls>(
         return EINVAL.to_errno();
     };
     if write != 0 {
+        // SAFETY: `capable()` checks the current task's credentials against the initial
+        // user namespace; any context where a sysctl handler runs may call it.
+        if T::HOST_ADMIN_ONLY && !unsafe { bindings::capable(bindings::CAP_NET_ADMIN as i32) } {
+            return EPERM.to_errno();
+        }
         if *pos != 0 || *len > MAX_TEXT {
             return EINVAL.to_errno();
         }

@@ -26,11 +26,12 @@ pub(crate) struct TcpSock(Opaque<bindings::sock>);
 /// Identifies one MPTCP connection: the address of its `struct mptcp_sock` and its local
 /// token.
 ///
-/// A subflow normally holds a reference on its MPTCP socket until after its congestion
-/// control is released, but not always: closing a listener with connections not yet
-/// accepted drops that reference first (`mptcp_subflow_drop_ctx()`), so an address alone
-/// could be reused by a new connection while an old subflow is still attached. Tokens
-/// are unique among live connections, so the pair tells them apart.
+/// A subflow's context holds a reference on its MPTCP socket, dropped when the ULP is
+/// released (after the congestion control) or earlier by `mptcp_subflow_drop_ctx()`
+/// (closing a connection not yet accepted: the context goes, the subflow lives on as
+/// plain TCP). After that, a congestion control that attached while the context was there
+/// is still attached, and the MPTCP socket may be freed and its address reused by a new
+/// connection. Tokens are unique among live connections, so the pair tells them apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct ConnKey(usize, u32);
 
@@ -144,10 +145,12 @@ impl TcpSock {
         state == bindings::TCP_ESTABLISHED || state == bindings::TCP_CLOSE_WAIT
     }
 
-    /// The network namespace of the socket.
+    /// The network namespace of the socket. Its `struct net` is valid (every socket holds
+    /// a reference, a passive one at least), but its pernet data may be gone if the
+    /// socket outlived the namespace's exit: see [`Net::with_data`].
     pub(crate) fn net(&self) -> &Net {
-        // SAFETY: valid socket; a socket keeps its namespace alive (kernel sockets are
-        // destroyed before their namespace), so the `Net` outlives `&self`.
+        // SAFETY: valid socket, which holds a (counted or passive) reference on its
+        // namespace, so the `struct net` outlives `&self`.
         unsafe { Net::from_raw(bindings::sock_net(self.as_ptr())) }
     }
 
@@ -158,9 +161,14 @@ impl TcpSock {
         if !unsafe { (*tp).is_mptcp } {
             return None;
         }
-        // SAFETY: for an MPTCP subflow, `icsk_ulp_data` is its `mptcp_subflow_context`
-        // (`mptcp_subflow_ctx()`), alive until the ULP is released, which is after the
-        // congestion control is.
+        // The subflow context, and the reference on `conn` it holds, go away only under
+        // this socket's lock: in `mptcp_subflow_drop_ctx()` (from `__mptcp_close_ssk()`,
+        // which holds it, or on a child socket before anyone else sees it, where it also
+        // clears `is_mptcp`) and in the ULP's release at destruction, after the congestion
+        // control's. A congestion-control callback runs with that lock (or owning the
+        // socket in softirq), so the context and `conn` stay for the whole call.
+        // SAFETY: as above; for an MPTCP subflow, `icsk_ulp_data` is its
+        // `mptcp_subflow_context` (`mptcp_subflow_ctx()`) or NULL once dropped.
         let ctx =
             unsafe { (*tp).inet_conn.icsk_ulp_data }.cast::<bindings::mptcp_subflow_context>();
         if ctx.is_null() {
@@ -173,7 +181,7 @@ impl TcpSock {
         }
         // CAST: `conn` is the `struct sock` at the start of a `struct mptcp_sock`.
         let msk = conn.cast::<bindings::mptcp_sock>();
-        // SAFETY: the subflow holds a reference on `conn` (see `ConnKey`); `flags` is
+        // SAFETY: the context holds a reference on `conn` for this call (above); `flags` is
         // changed with atomic bit operations and read here as one word, like test_bit().
         let flags = unsafe { read_volatile(addr_of!((*msk).flags)) };
         // SAFETY: as above; the token is set before subflows exist.

@@ -58,8 +58,14 @@ unsafe impl<T: Fire> Send for Timer<T> {}
 unsafe impl<T: Fire> Sync for Timer<T> {}
 
 impl<T: Fire> Timer<T> {
-    /// A disarmed timer.
-    pub(crate) fn new() -> impl PinInit<Self> {
+    /// A disarmed timer. A deferrable one does not wake an idle CPU: it runs with that
+    /// CPU's next other work, possibly late.
+    pub(crate) fn new(deferrable: bool) -> impl PinInit<Self> {
+        let flags = if deferrable {
+            bindings::TIMER_DEFERRABLE
+        } else {
+            0
+        };
         pin_init!(Self {
             // SAFETY: `p` points to the pinned, uninitialised `timer_list`, which
             // `init_timer_key` fully initialises; the name and key are static.
@@ -67,8 +73,7 @@ impl<T: Fire> Timer<T> {
                 bindings::init_timer_key(
                     p,
                     Some(Self::expired),
-                    // Not worth waking an idle CPU for: runs with its next other work.
-                    bindings::TIMER_DEFERRABLE,
+                    flags,
                     kernel::c_str!("mptcp_proxy_timer").as_char_ptr(),
                     KEY.0.get(),
                 )
