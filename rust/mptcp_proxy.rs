@@ -10,6 +10,9 @@
 //! files (no `kernel::` imports: all of `inet`, `counters.rs`, and the files the parts'
 //! `mod.rs` mark so) also build on the host, where `host/` runs them under `cargo test`.
 
+// pin_init! of the proxy's runtime (a dozen fields) expands deeper than the default.
+#![recursion_limit = "256"]
+
 use kernel::prelude::*;
 
 #[macro_use]

@@ -137,7 +137,7 @@ timeout --foreground -k 5 "$timeout" qemu-system-x86_64 -accel "$accel" -cpu "$c
 	-smp "$cpus" -m "$mem" -kernel "$KIMG" -initrd "$work/initramfs.gz" \
 	-display none -no-reboot -serial stdio -monitor none \
 	-append "console=ttyS0 panic=-1 oops=panic panic_on_warn=$panic_on_warn loglevel=4 rdinit=/init ${MPTCP_PROXY_APPEND:-}" \
-	< /dev/null 2>&1 | tr -d '\r' | tee "$console" |
+	< /dev/null 2>&1 | sed -u 's/\r//g' | tee "$console" |
 	sed -u '/^MPTCP_PROXY_OUT_BEGIN$/,/^MPTCP_PROXY_OUT_END$/d'
 qrc=${PIPESTATUS[0]}
 set -e

@@ -67,7 +67,7 @@ run_kselftests() {
 	shift
 	kt_log=$(mktemp)
 	"$TOP/scripts/qemu-run.sh" "${qargs[@]}" -- \
-		env MP_STRICT="${MP_STRICT:-1}" ./run_tests.sh "$@" | tee "$kt_log"
+		env MP_STRICT="${MP_STRICT:-1}" "${KSELFTEST_ENV[@]}" ./run_tests.sh "$@" | tee "$kt_log"
 	qrc=${PIPESTATUS[0]}
 	p=$(grep -cE '^ok [0-9]+ selftests: .*' "$kt_log" | head -1)
 	s=$(grep -cE '^ok [0-9]+ selftests: .*# SKIP' "$kt_log")
@@ -86,11 +86,14 @@ run_kselftests() {
 	rm -f "$kt_log"
 }
 
+KSELFTEST_ENV=()
 log "kselftests in QEMU"
 run_kselftests kselftest --timeout "${MP_QEMU_TIMEOUT:-2400}" -- "$@"
 t3=$(date +%s)
 if [ "$debug" = 1 ]; then
 	log "functional kselftests on the debug kernel"
+	# Smaller loads, a longer idle timeout: the same checks at the debug kernel's pace.
+	KSELFTEST_ENV=(NCONN=100 RELAY_MIB=8 IDLE_S=5 NRANDOM=1000 NFLOOD=1000)
 	run_kselftests debug --debug --timeout "${MP_QEMU_TIMEOUT:-2400}" -- "${DEBUG_TESTS[@]}"
 fi
 t4=$(date +%s)

@@ -5,7 +5,12 @@
 # (tools/testing/selftests/net/mptcp/) in QEMU, once with cubic and once with lia as the
 # default congestion control, and compare.
 #
-#   scripts/upstream-mptcp.sh [TEST...]    (default: simult_flows.sh mptcp_connect.sh)
+#   scripts/upstream-mptcp.sh [--debug] [TEST...]
+#                                 (default: simult_flows.sh mptcp_connect.sh)
+#
+# --debug runs them on the debug kernel (scripts/build-kernel.sh --debug: KASAN,
+# lockdep, ...), where timing checks such as simult_flows.sh's are distorted: look at
+# its functional tests and at the splats.
 #
 # On the host: builds the kernel tree's uapi headers if they are missing (make headers),
 # compiles the upstream helper programs (mptcp_connect, pm_nl_ctl, mptcp_sockopt,
@@ -21,7 +26,12 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 need_root
 
-KDIR=$("$TOP/scripts/build-all.sh")
+debug=()
+if [ "${1:-}" = --debug ]; then
+	debug=(--debug)
+	shift
+fi
+KDIR=$("$TOP/scripts/build-all.sh" "${debug[@]}")
 UP="$KDIR/tools/testing/selftests/net"
 [ -f "$UP/mptcp/mptcp_connect.c" ] || die "no upstream MPTCP selftests in $UP/mptcp"
 
@@ -60,8 +70,8 @@ log "running ${tests[*]} with cubic and lia in QEMU (log: out/upstream-mptcp.log
 # The timing checks of simult_flows.sh are sensitive to other load on the host's CPUs.
 log "host load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 set +e
-MPTCP_PROXY_EXTRA_DIR="$dest" "$TOP/scripts/qemu-run.sh" --timeout "$qemu_timeout" \
-	--log "$TOP/out/upstream-mptcp.log" -- \
+MPTCP_PROXY_EXTRA_DIR="$dest" "$TOP/scripts/qemu-run.sh" "${debug[@]}" --timeout "$qemu_timeout" \
+	--log "$TOP/out/upstream-mptcp${debug:+-debug}.log" -- \
 	env UPSTREAM_TIMEOUT="$timeout" bash /guest/upstream-mptcp.sh "${tests[@]}"
 rc=$?
 set -e

@@ -41,9 +41,14 @@ srv=$MP_LAST_PID
 mp_wait_listen "$MP_SRV" 5201
 ip netns exec "$MP_CLI" "$MP_XFER" -c $MP_SRV_ADDR -p 5201 -C lia -t $SECS -S 1 -T $((SECS * 3 + 20)) > "$MP_TMP/cli" &
 cli=$!
-sleep 2
-ss_out=$(ip netns exec "$MP_CLI" ss -tin state established)
-nsub=$(echo "$ss_out" | grep -c ' lia ')
+# The second subflow joins after the first handshake: wait for it (a debug kernel in an
+# emulated guest takes seconds), up to 15 s.
+for _ in $(seq 30); do
+	sleep 0.5
+	ss_out=$(ip netns exec "$MP_CLI" ss -tin state established)
+	nsub=$(echo "$ss_out" | grep -c ' lia ')
+	[ "$nsub" -ge 2 ] && break
+done
 mp_info "subflows on lia: $nsub; /proc/net/lia: $(ip netns exec "$MP_CLI" cat /proc/net/lia | tail -n +2 | tr -s ' ')"
 mp_check "TCP_CONGESTION=lia on an MPTCP socket: both subflows on lia ($nsub)" test "$nsub" -ge 2
 # The token names the connection (MP_JOIN): only the namespace's administrator sees it.

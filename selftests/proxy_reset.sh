@@ -14,7 +14,10 @@
 #  4. reset after half-close: the client sends a request and shuts its side, the server
 #     reads it, sends the response and resets; the request arrives whole, the response
 #     too, then ECONNRESET.
-# Each proxied case ends as a reset in the proxy's counters, with its connection gone.
+# The reset is not preceded by a FIN that the peer did not send: nftables counts the FIN
+# segments arriving at each end (an end that sees the stream's end first and the reset
+# only later would take a truncated stream for a whole one). Each proxied case ends as a
+# reset in the proxy's counters, with its connection gone.
 . "$(dirname "$0")/lib.sh"
 
 SIZE=$((2 * 1024 * 1024))
@@ -36,6 +39,42 @@ mp_proxy_topology || { mp_result $KSFT_FAIL "topology set-up"; mp_exit; }
 ip netns exec "$MP_PRX" sysctl -qw net.ipv4.ip_forward=1
 ip -n "$MP_SRV" route add default via 10.0.3.1 2>/dev/null
 ip netns exec "$MP_CLI" nft insert rule inet mptcp_proxy out tcp dport $ROUTED_PORT accept
+# FIN segments arriving at the client (from the server's ports, as NAT shows them) and
+# at the server.
+ip netns exec "$MP_CLI" nft -f - <<EOF2
+table inet fins {
+	chain in {
+		type filter hook input priority 0;
+		tcp sport { $PROXY_PORT, $ROUTED_PORT } tcp flags & fin == fin counter
+	}
+}
+EOF2
+ip netns exec "$MP_SRV" nft -f - <<EOF2
+table inet fins {
+	chain in {
+		type filter hook input priority 0;
+		tcp dport { $PROXY_PORT, $ROUTED_PORT } tcp flags & fin == fin counter
+	}
+}
+EOF2
+# fins NS: the FINs counted in NS ("" if the counter cannot be read).
+fins() { ip netns exec "$1" nft list table inet fins | awk '{ for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }'; }
+[ -n "$(fins "$MP_CLI")" ] && [ -n "$(fins "$MP_SRV")" ] ||
+	{ mp_result $KSFT_FAIL "FIN counters (nftables)"; mp_exit; }
+# fins_case CLIENT_WANT SERVER_WANT: the FINs that arrived since the last call.
+fin_cli=0 fin_srv=0
+fins_case() {
+	local c s
+	c=$(fins "$MP_CLI") s=$(fins "$MP_SRV")
+	[ -n "$c" ] && [ -n "$s" ] || return 1
+	got_cli=$((c - fin_cli)) got_srv=$((s - fin_srv))
+	fin_cli=$c fin_srv=$s
+	mp_info "FINs arrived: at the client $got_cli, at the server $got_srv"
+	[ "$got_cli" = "$1" ] && case $2 in
+		+) [ "$got_srv" -ge 1 ] ;; # a FIN may be retransmitted
+		*) [ "$got_srv" = "$2" ] ;;
+	esac
+}
 mp_result $KSFT_PASS "topology: client, proxy (also a router for port $ROUTED_PORT), legacy server"
 
 # rst_case NAME PORT SERVER_ARGS -- CLIENT_ARGS: runs both ends, their summary lines in
@@ -73,6 +112,7 @@ for via in routed proxy; do
 		whole "$srv" "$cli"
 	mp_check "$via: response then reset: the server's own send finished ($(mp_field "$srv" sent) bytes)" \
 		test "$(mp_field "$srv" sent)" = $SIZE
+	mp_check "$via: response then reset: no FIN reached either end" fins_case 0 0
 
 	rst_case req.$via $port -S 2 -- -s $SIZE -R -S 1
 	cli=$(cat "$MP_TMP/req.$via.cli") srv=$(cat "$MP_TMP/req.$via.srv")
@@ -81,6 +121,7 @@ for via in routed proxy; do
 		whole "$cli" "$srv"
 	mp_check "$via: request then reset: the client's own send finished" \
 		test "$(mp_field "$cli" sent)" = $SIZE
+	mp_check "$via: request then reset: no FIN reached either end" fins_case 0 0
 
 	rst_case mid.$via $port -s $((SIZE / 2)) -R -S 2 -- -s $((64 * SIZE)) -S 1
 	cli=$(cat "$MP_TMP/mid.$via.cli") srv=$(cat "$MP_TMP/mid.$via.srv")
@@ -89,6 +130,7 @@ for via in routed proxy; do
 		whole "$srv" "$cli"
 	mp_check "$via: reset mid-stream: the client's upload was cut short" \
 		test "$(mp_field "$cli" sent)" -lt $((64 * SIZE))
+	mp_check "$via: reset mid-stream: no FIN reached either end" fins_case 0 0
 
 	rst_case half.$via $port -E -s $SIZE -R -S 2 -- -s 65536 -H -S 1
 	cli=$(cat "$MP_TMP/half.$via.cli") srv=$(cat "$MP_TMP/half.$via.srv")
@@ -97,6 +139,8 @@ for via in routed proxy; do
 		eval '[ "$(mp_field "$cli" sent)" = 65536 ] && [ "$(mp_field "$cli" sent_sum)" = "$(mp_field "$srv" recv_sum)" ] && [ "$(mp_field "$srv" end)" = eof ]'
 	mp_check "$via: reset after half-close: client read all $SIZE bytes, then a reset" \
 		whole "$srv" "$cli"
+	mp_check "$via: reset after half-close: the client's FIN reached the server, none the client" \
+		fins_case 0 +
 
 	if [ $via = proxy ]; then
 		n=$(( $(mp_proxy_stat "$MP_PRX" ConnReset) - resets ))

@@ -140,3 +140,20 @@ fn the_hash_is_keyed() {
     // By chance 1 in 128 (32 of 4096) lands in the same bucket under both keys.
     assert!(same < 100, "{same} keys in the same bucket under both secrets");
 }
+
+#[test]
+fn an_ipv6_slash64_is_one_client() {
+    let mut p = table(1024, 4);
+    let v6 = |last: u8, sub: u8| Key {
+        saddr: Addr::V6([0x20, 1, 0xd, 0xb8, 0, 0, 0, sub, 0, 0, 0, 0, 0, 0, 1, last]),
+        sport: 1000 + last as u16,
+        daddr: PROXY,
+        dport: 1080,
+    };
+    // Four addresses of one /64 use its quota; a fifth is over it; another /64 is not.
+    for i in 0..4 {
+        assert_eq!(p.insert(v6(i, 1), T, 0), Inserted::New);
+    }
+    assert_eq!(p.insert(v6(9, 1), T, 0), Inserted::ClientQuota);
+    assert_eq!(p.insert(v6(9, 2), T, 0), Inserted::New);
+}

@@ -358,3 +358,49 @@ fn internal_ranges_need_naming() {
         Err(Refusal::TargetSpecial(Special::Loopback))
     );
 }
+
+#[test]
+fn embedded_ipv4_is_checked_too() {
+    let clients = [p("0.0.0.0/0")];
+    let ports = [PortRange::parse("1-65535").unwrap()];
+    let own = |x: Addr| x == a("198.51.100.1");
+    let client = a("192.0.2.9");
+    // NAT64 and 6to4 named explicitly: public IPv4 addresses behind them are fine, the
+    // ones no target may be are not, and internal ones need naming as IPv4.
+    let targets = [p("64:ff9b::/96"), p("2002::/16"), p("10.1.0.0/16")];
+    let pol = Policy {
+        clients: &clients,
+        targets: &targets,
+        ports: &ports,
+    };
+    assert_eq!(pol.check(client, &t("64:ff9b::cb00:7105", 80), own), Ok(()));
+    assert_eq!(pol.check(client, &t("2002:cb00:7105::1", 80), own), Ok(()));
+    assert_eq!(
+        pol.check(client, &t("64:ff9b::7f00:1", 80), own),
+        Err(Refusal::TargetSpecial(Special::Loopback))
+    );
+    assert_eq!(
+        pol.check(client, &t("64:ff9b::a9fe:a9fe", 80), own),
+        Err(Refusal::TargetSpecial(Special::LinkLocal))
+    );
+    assert_eq!(
+        pol.check(client, &t("2002:7f00:1::", 80), own),
+        Err(Refusal::TargetSpecial(Special::Loopback))
+    );
+    assert_eq!(
+        pol.check(client, &t("64:ff9b::c633:6401", 80), own),
+        Err(Refusal::TargetIsProxy)
+    );
+    assert_eq!(
+        pol.check(client, &t("64:ff9b::a09:909", 80), own),
+        Err(Refusal::TargetInternal)
+    );
+    assert_eq!(pol.check(client, &t("64:ff9b::a01:203", 80), own), Ok(()));
+    assert_eq!(embedded_v4(a("::ffff:0:a01:203")), Some(a("10.1.2.3")));
+    // Teredo: the client's address, inverted, in the last 32 bits.
+    assert_eq!(embedded_v4(a("2001:0:4136:e378::34ff:8efa")), Some(a("203.0.113.5")));
+    assert_eq!(embedded_v4(a("2001:db8::1")), None);
+    for s in ["192.0.0.8", "::ffff:0:a01:203", "100::1"] {
+        assert!(internal(a(s)).is_some(), "{s}");
+    }
+}

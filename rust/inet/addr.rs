@@ -33,6 +33,18 @@ impl Addr {
         }
     }
 
+    /// The unit of a per-client limit: an IPv4 address itself (IPv4-mapped ones as IPv4),
+    /// an IPv6 address's /64, the least a single host or site is given.
+    pub fn client_group(self) -> Addr {
+        match self.unmapped() {
+            Addr::V6(mut b) => {
+                b[8..].fill(0);
+                Addr::V6(b)
+            }
+            v4 => v4,
+        }
+    }
+
     /// The address as IPv6: an IPv4 address becomes IPv4-mapped (`::ffff:a.b.c.d`).
     pub fn to_v6(self) -> [u8; 16] {
         match self {

@@ -3,7 +3,7 @@
 //! One proxied connection: the client's MPTCP connection joined to a plain TCP
 //! connection to the target.
 //!
-//! Each direction has a fixed buffer ([`BUF`] bytes): it is filled from one socket only
+//! Each direction has a fixed buffer ([`BUF`](super::dir::BUF) bytes; `dir.rs`): it is filled from one socket only
 //! once it is empty, so a full send buffer on one side stops reading the other
 //! (backpressure), and memory per connection is bounded: two buffers plus the sockets'
 //! own buffers, which the kernel's usual limits bound. A buffer exists only while its
@@ -33,70 +33,20 @@ use kernel::prelude::*;
 use kernel::sync::{new_mutex, Arc, ArcBorrow, Mutex};
 use kernel::workqueue::{impl_has_work, new_work, Work, WorkItem};
 
-use super::runtime::{queue, stat, upstream_stat, Runtime};
+use super::dir::{pump, Dir};
+use super::runtime::Runtime;
 use super::stats::Stat;
+use super::{queue, stat, upstream_stat};
 use crate::inet::addr::Addr;
 use crate::sys::socket::{Proto, SockError, Socket, Status, Wake};
 use crate::sys::time::now_ms;
 
-/// Bytes buffered per direction of a connection.
-pub(crate) const BUF: usize = 64 * 1024;
 /// Most work done by one run of a connection's work item before it yields.
 const ROUNDS: usize = 16;
 /// How often a draining connection (or one waiting for a buffer) is looked at, ms.
 pub(crate) const DRAIN_POLL_MS: u32 = 20;
 /// A draining connection whose peer acknowledges nothing for this long is reset, ms.
 pub(crate) const DRAIN_IDLE_MS: u64 = 10_000;
-
-/// How a source ended, once everything it delivered was read.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum End {
-    /// It may still deliver data.
-    Open,
-    /// End of stream.
-    Fin,
-    /// Reset or error.
-    Failed,
-}
-
-/// One direction of a connection.
-struct Dir {
-    /// Allocated while data moves (see the module documentation).
-    buf: Option<KVVec<u8>>,
-    start: usize,
-    end: usize,
-    /// How the source ended.
-    src: End,
-    /// The source had nothing to read in this step.
-    dry: bool,
-    /// No buffer could be allocated: the tick retries.
-    starved: bool,
-    /// We sent FIN on the destination.
-    shut: bool,
-    /// The destination failed: nothing can be delivered any more.
-    dead: bool,
-}
-
-impl Dir {
-    fn new() -> Dir {
-        Dir {
-            buf: None,
-            start: 0,
-            end: 0,
-            src: End::Open,
-            dry: false,
-            starved: false,
-            shut: false,
-            dead: false,
-        }
-    }
-
-    /// Everything the source delivered has been written to the destination, or can
-    /// never be.
-    fn drained(&self) -> bool {
-        self.dead || (self.src != End::Open && self.start == self.end)
-    }
-}
 
 /// The phase of a connection, also read without its lock by the runtime's scan.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -242,11 +192,11 @@ impl Conn {
         }
     }
 
-    fn set_phase(&self, p: Phase) {
+    fn set_phase(self: &Arc<Self>, p: Phase) {
         if self.phase.swap(p as u8, Ordering::AcqRel) != p as u8 {
             self.last.store(now_ms(), Ordering::Relaxed);
             if p == Phase::Draining {
-                self.rt.poll_soon();
+                self.rt.drain(self);
             }
         }
     }
@@ -274,122 +224,6 @@ impl Conn {
         self.phase.store(Phase::Done as u8, Ordering::Release);
     }
 
-    /// Moves data one way, `from` to `to` through `d`; returns whether anything moved.
-    /// A buffer is taken only once the source has something to read, and given back as
-    /// soon as it is drained and the source has nothing more: quiet directions and idle
-    /// connections hold none. A source found empty is not asked again in this step
-    /// (`dry`); its next wake-up queues the work again. A failure of `from` or `to` is
-    /// recorded in `from_failed` or `to_failed`.
-    fn pump(
-        from: &Socket<Conn>,
-        to: &Socket<Conn>,
-        d: &mut Dir,
-        from_failed: &mut bool,
-        to_failed: &mut bool,
-        bytes: &mut u64,
-    ) -> bool {
-        if *to_failed {
-            d.dead = true;
-        }
-        if d.dead {
-            d.buf = None;
-            d.start = 0;
-            d.end = 0;
-            return false;
-        }
-        let mut progress = false;
-        if d.start == d.end && d.src == End::Open && !d.dry {
-            let readable = if d.buf.is_some() {
-                Ok(true)
-            } else {
-                from.readable()
-            };
-            match readable {
-                Ok(false) => {
-                    d.src = End::Fin;
-                    d.buf = None;
-                    progress = true;
-                }
-                Ok(true) => {
-                    let buf = match d.buf.take() {
-                        Some(b) => Some(b),
-                        // Allocated with kvmalloc: never a high-order allocation that
-                        // fails under fragmentation. Zeroed, as safe code must.
-                        None => KVVec::from_elem(0u8, BUF, GFP_KERNEL).ok(),
-                    };
-                    d.starved = buf.is_none();
-                    match buf {
-                        // The data waits in the socket; the tick retries.
-                        None => d.dry = true,
-                        Some(buf) => {
-                            let buf = d.buf.insert(buf);
-                            match from.recv(&mut buf[..]) {
-                                Ok(0) => {
-                                    d.src = End::Fin;
-                                    d.buf = None;
-                                    progress = true;
-                                }
-                                Ok(n) => {
-                                    d.start = 0;
-                                    d.end = n;
-                                    progress = true;
-                                }
-                                Err(e) if e == EAGAIN => {
-                                    d.dry = true;
-                                    d.buf = None;
-                                }
-                                Err(_) => {
-                                    d.src = End::Failed;
-                                    *from_failed = true;
-                                    d.buf = None;
-                                    progress = true;
-                                }
-                            }
-                        }
-                    }
-                }
-                Err(e) if e == EAGAIN => {
-                    d.dry = true;
-                    d.buf = None;
-                }
-                Err(_) => {
-                    d.src = End::Failed;
-                    *from_failed = true;
-                    d.buf = None;
-                    progress = true;
-                }
-            }
-        }
-        if d.start < d.end {
-            let Some(buf) = d.buf.as_ref() else {
-                d.start = d.end;
-                return progress;
-            };
-            match to.send(&buf[d.start..d.end]) {
-                Ok(n) => {
-                    d.start += n;
-                    *bytes += n as u64;
-                    progress = progress || n > 0;
-                }
-                Err(e) if e == EAGAIN => {}
-                Err(_) => {
-                    *to_failed = true;
-                    d.dead = true;
-                    d.buf = None;
-                    d.start = 0;
-                    d.end = 0;
-                    return true;
-                }
-            }
-        }
-        if d.src == End::Fin && d.start == d.end && !d.shut {
-            to.shutdown_write();
-            d.shut = true;
-            progress = true;
-        }
-        progress
-    }
-
     /// Ends the connection and counts how.
     fn finish(self: &Arc<Self>, inner: &mut Inner, s: Stat, reset: bool) -> bool {
         stat(self.rt.net.get(), s);
@@ -412,26 +246,33 @@ impl Conn {
         ) else {
             return true;
         };
+        // Errors no read or write has seen yet (e.g. a reset after a side's direction
+        // was shut), and a connection closed without our FIN (an MPTCP fastclose may
+        // show as that): the side failed.
+        if matches!(client_err, Status::Failed(_))
+            || (client_err == Status::Closed && !inner.s2c.shut)
+        {
+            inner.client_failed = true;
+        }
         if self.phase() == Phase::Connecting {
-            // A client gone before the target answered: nothing to deliver either way.
-            if let Status::Failed(_) = client_err {
-                return self.finish(&mut inner, Stat::ConnReset, true);
-            }
             match up_status {
+                // A reset (not a refusal: that is ECONNREFUSED) means the target accepted
+                // and may have sent something: relay what it sent, as below.
+                Status::Failed(SockError::Reset) => inner.upstream_failed = true,
                 Status::Failed(e) => return self.finish(&mut inner, upstream_stat(e), true),
                 Status::Closed => {
                     return self.finish(&mut inner, upstream_stat(SockError::Other), true)
                 }
+                // A client that failed meanwhile is relayed once the target answers: what
+                // it sent before its reset is delivered, then the target is reset.
                 Status::Connecting => return true,
-                Status::Established => self.set_phase(Phase::Relaying),
+                Status::Established => {}
             }
+            self.set_phase(Phase::Relaying);
         }
-        // Errors no read or write has seen yet (e.g. a reset after a side's direction
-        // was shut).
-        if let Status::Failed(_) = client_err {
-            inner.client_failed = true;
-        }
-        if let Status::Failed(_) = up_status {
+        if matches!(up_status, Status::Failed(_))
+            || (up_status == Status::Closed && !inner.c2s.shut)
+        {
             inner.upstream_failed = true;
         }
         let (mut up_bytes, mut down_bytes) = (0u64, 0u64);
@@ -453,8 +294,8 @@ impl Conn {
             c2s.dry = false;
             s2c.dry = false;
             for round in 0..ROUNDS {
-                let a = Self::pump(c, u, c2s, client_failed, upstream_failed, &mut up_bytes);
-                let b = Self::pump(u, c, s2c, upstream_failed, client_failed, &mut down_bytes);
+                let a = pump(c, u, c2s, client_failed, upstream_failed, &mut up_bytes);
+                let b = pump(u, c, s2c, upstream_failed, client_failed, &mut down_bytes);
                 if !a && !b {
                     break;
                 }

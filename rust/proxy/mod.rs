@@ -13,6 +13,8 @@
 #[allow(unreachable_pub)]
 pub(crate) mod config;
 pub(crate) mod conn;
+pub(crate) mod conns;
+pub(crate) mod dir;
 #[allow(unreachable_pub)]
 pub(crate) mod gate;
 #[allow(unreachable_pub, dead_code)]
@@ -37,6 +39,7 @@ use crate::sys::net::Net;
 use crate::sys::netfilter::{Skb, Verdict};
 use crate::sys::proc::SeqWriter;
 use crate::sys::rcu::RcuBox;
+use crate::sys::socket::SockError;
 use crate::sys::stats::Counters;
 use config::{Config, SYSCTLS};
 use gate::{decide, Decision};
@@ -104,16 +107,19 @@ impl NetProxy {
             };
             let now = crate::sys::time::now_ms();
             let kept = self.runtime.read(|h| h.map(|h| h.rt.remember(key, t, now)));
+            // Refused with a reset, not dropped: a client whose SYNs time out retries
+            // without MP_CAPABLE and, answered, turns active MPTCP off for an hour
+            // (mptcp_active_detect_blackhole()).
             let refused = match kept {
-                Some(Inserted::Conflict) => Some(Stat::PendingConflict),
-                Some(Inserted::Full) => Some(Stat::PendingFull),
-                Some(Inserted::ClientQuota) => Some(Stat::PendingClientQuota),
+                Some(Inserted::Conflict) => Some((Stat::PendingConflict, Verdict::Reset)),
+                Some(Inserted::Full) => Some((Stat::PendingFull, Verdict::Reset)),
+                Some(Inserted::ClientQuota) => Some((Stat::PendingClientQuota, Verdict::Reset)),
                 // No runtime (it could not listen): the SYN finds no listener anyway.
                 Some(Inserted::New | Inserted::Refreshed) | None => None,
             };
-            if let Some(s) = refused {
+            if let Some((s, v)) = refused {
                 self.count(s);
-                return Verdict::Reset;
+                return v;
             }
         }
         if let Some(s) = decision.stat() {
@@ -291,4 +297,26 @@ fn flush_work() {
     if let Some(s) = crate::SHARED.get() {
         s.wq.flush();
     }
+}
+
+/// Counts `s` in `net`.
+pub(super) fn stat(net: &Net, s: Stat) {
+    if let Some(d) = net.data::<crate::NetData>() {
+        d.proxy.count(s);
+    }
+}
+
+/// The counter of an upstream connection failure.
+pub(super) fn upstream_stat(e: SockError) -> Stat {
+    match e {
+        SockError::Refused | SockError::Reset => Stat::UpstreamRefused,
+        SockError::TimedOut => Stat::UpstreamTimeout,
+        SockError::Unreachable => Stat::UpstreamUnreachable,
+        SockError::Other => Stat::UpstreamFailed,
+    }
+}
+
+/// The module's workqueue, where the proxy's work items run.
+pub(super) fn queue() -> Option<&'static kernel::workqueue::Queue> {
+    crate::SHARED.get().map(|s| s.wq.queue())
 }

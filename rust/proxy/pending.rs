@@ -13,8 +13,9 @@
 //! options cannot grow memory nor push out another client's target. It is a hash table
 //! of [`WAYS`]-slot buckets, with a hash keyed by a secret random key (SipHash-1-3), so
 //! a client cannot aim at one bucket; an insert or a lookup reads one bucket. Each
-//! client address holds at most a quota of entries (counted in a second, smaller
-//! table). Entries older than the maximum age are dead and their slots reused. When a
+//! client (an IPv4 address, or an IPv6 /64: one host has many IPv6 addresses) holds at
+//! most a quota of entries, counted in a second table as large as the first, so that
+//! counts never run out before entries do. Entries older than the maximum age are dead and their slots reused. When a
 //! SYN finds no room (its bucket full, or its client at its quota), the table is swept
 //! of dead entries once (at most every [`SWEEP_MS`]) and the SYN is refused if there is
 //! still none. A second SYN with the same addresses and ports but another target is a
@@ -184,9 +185,10 @@ where
         b..(b + WAYS).min(len)
     }
 
-    /// Changes the count of `addr` by one (`up`), creating or freeing its slot; `false`
-    /// if there is no room for a new count.
+    /// Changes the count of `addr`'s group (see [`Addr::client_group`]) by one (`up`),
+    /// creating or freeing its slot; `false` if there is no room for a new count.
     fn adjust(&mut self, addr: Addr, up: bool) -> bool {
+        let addr = addr.client_group();
         let r = Self::ways(self.count_bucket(addr), self.counts.len());
         let at = r
             .clone()
@@ -217,6 +219,7 @@ where
     }
 
     fn count_of(&self, addr: Addr) -> u32 {
+        let addr = addr.client_group();
         let r = Self::ways(self.count_bucket(addr), self.counts.len());
         self.counts[r]
             .iter()

@@ -20,20 +20,23 @@ use crate::inet::num;
 
 /// Internal ranges, as (address, length): reachable only through an allowed prefix
 /// inside them.
-const INTERNAL_TEXT: [(&str, u8); 13] = [
-    ("10.0.0.0", 8),     // RFC 1918
-    ("172.16.0.0", 12),  // RFC 1918
-    ("192.168.0.0", 16), // RFC 1918
-    ("100.64.0.0", 10),  // shared address space (carrier-grade NAT), RFC 6598
-    ("198.18.0.0", 15),  // benchmarking, RFC 2544
-    ("240.0.0.0", 4),    // reserved, RFC 1112
-    ("fc00::", 7),       // unique local (cloud metadata such as fd00:ec2::254), RFC 4193
-    ("fec0::", 10),      // site-local, deprecated, RFC 3879
-    ("64:ff9b::", 96),   // NAT64 well-known prefix: an IPv4 address inside, RFC 6052
-    ("64:ff9b:1::", 48), // NAT64 local use, RFC 8215
-    ("2002::", 16),      // 6to4: an IPv4 address inside, RFC 3056
-    ("::", 96),          // IPv4-compatible, deprecated, RFC 4291
-    ("2001::", 32),      // Teredo: an IPv4 address inside, RFC 4380
+const INTERNAL_TEXT: [(&str, u8); 16] = [
+    ("192.0.0.0", 24),    // IETF protocol assignments, RFC 6890
+    ("::ffff:0:0:0", 96), // IPv4-translated (SIIT): an IPv4 address inside, RFC 6145
+    ("100::", 64),        // discard-only, RFC 6666
+    ("10.0.0.0", 8),      // RFC 1918
+    ("172.16.0.0", 12),   // RFC 1918
+    ("192.168.0.0", 16),  // RFC 1918
+    ("100.64.0.0", 10),   // shared address space (carrier-grade NAT), RFC 6598
+    ("198.18.0.0", 15),   // benchmarking, RFC 2544
+    ("240.0.0.0", 4),     // reserved, RFC 1112
+    ("fc00::", 7),        // unique local (cloud metadata such as fd00:ec2::254), RFC 4193
+    ("fec0::", 10),       // site-local, deprecated, RFC 3879
+    ("64:ff9b::", 96),    // NAT64 well-known prefix: an IPv4 address inside, RFC 6052
+    ("64:ff9b:1::", 48),  // NAT64 local use, RFC 8215
+    ("2002::", 16),       // 6to4: an IPv4 address inside, RFC 3056
+    ("::", 96),           // IPv4-compatible, deprecated, RFC 4291
+    ("2001::", 32),       // Teredo: an IPv4 address inside, RFC 4380
 ];
 
 /// The internal ranges (see the module documentation).
@@ -41,6 +44,27 @@ pub fn internal_ranges() -> impl Iterator<Item = Prefix> {
     INTERNAL_TEXT
         .iter()
         .filter_map(|&(a, len)| Prefix::new(parse_addr(a)?, len))
+}
+
+/// The IPv4 address that an IPv6 address of a translation or tunnelling form carries:
+/// the NAT64 well-known prefix `64:ff9b::/96` (RFC 6052), IPv4-translated
+/// `::ffff:0:0:0/96` (RFC 6145), IPv4-compatible `::/96`, 6to4 `2002::/16` (RFC 3056) and
+/// Teredo `2001::/32` (RFC 4380: the client's mapped address, bit-inverted in the last
+/// 32 bits, where traffic to it goes). Traffic to such an address may reach
+/// that IPv4 address, so it is checked too.
+pub fn embedded_v4(a: Addr) -> Option<Addr> {
+    let Addr::V6(b) = a else {
+        return None;
+    };
+    let v4 = |i: usize| Some(Addr::V4([b[i], b[i + 1], b[i + 2], b[i + 3]]));
+    match b {
+        [0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0, ..] => v4(12),
+        [0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, ..] => v4(12),
+        [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ..] => v4(12),
+        [0x20, 0x02, ..] => v4(2),
+        [0x20, 0x01, 0, 0, ..] => Some(Addr::V4([!b[12], !b[13], !b[14], !b[15]])),
+        _ => None,
+    }
 }
 
 /// The internal range `a` is in, if any.
@@ -136,6 +160,21 @@ pub struct Policy<'a> {
 }
 
 impl Policy<'_> {
+    /// An address in an internal range needs an allowed prefix inside that range.
+    fn check_internal(&self, addr: Addr) -> Result<(), Refusal> {
+        match internal(addr) {
+            Some(range)
+                if !self
+                    .targets
+                    .iter()
+                    .any(|p| p.contains(addr) && p.within(&range)) =>
+            {
+                Err(Refusal::TargetInternal)
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Decides whether `client` may have the proxy connect to `target`. `is_own` tells
     /// whether an address belongs to the proxy (its namespace's local addresses).
     pub fn check(
@@ -157,14 +196,17 @@ impl Policy<'_> {
         if !self.targets.iter().any(|p| p.contains(addr)) {
             return Err(Refusal::TargetNotAllowed);
         }
-        if let Some(range) = internal(addr) {
-            if !self
-                .targets
-                .iter()
-                .any(|p| p.contains(addr) && p.within(&range))
-            {
-                return Err(Refusal::TargetInternal);
+        self.check_internal(addr)?;
+        // An IPv6 form that carries an IPv4 address may reach it: that one is checked
+        // as if it were the target, even where the form itself was allowed.
+        if let Some(v4) = embedded_v4(addr) {
+            if let Some(s) = special(v4) {
+                return Err(Refusal::TargetSpecial(s));
             }
+            if is_own(v4) {
+                return Err(Refusal::TargetIsProxy);
+            }
+            self.check_internal(v4)?;
         }
         if !self.ports.iter().any(|r| r.contains(target.port())) {
             return Err(Refusal::PortNotAllowed);

@@ -17,12 +17,16 @@
 //! every [`scan_period_ms`], an eighth of the timeout, 1 s to 60 s, so a connection goes
 //! between one timeout and one timeout plus a period after its last byte); an upstream
 //! connect that outlives its own SYN retransmissions by [`CONNECT_SLACK_MS`] is given
-//! up; a draining connection (see `conn.rs`) is polled every [`DRAIN_POLL_MS`] and
-//! reset after [`DRAIN_IDLE_MS`] without progress.
+//! up. A draining connection (see `conn.rs`) is on a list of its own, which a second,
+//! timer polls every [`DRAIN_POLL_MS`] while it is not empty (the full scan's timer
+//! visits every connection at its period); it is reset after
+//! [`DRAIN_IDLE_MS`] without progress.
 //!
-//! Locks: `Runtime::conns` (a mutex, process context) then `Conn::inner` (a mutex, held
-//! by the connection's work item); `Runtime::pending` (a BH spinlock, also taken by the
-//! gate in softirq) is never held with another lock.
+//! Locks: `Conn::inner` (a mutex, held by the connection's work item) then
+//! `Runtime::conns` (a mutex, process context): a connection that ends removes itself
+//! from the table while it holds its own lock, and nothing takes them the other way (the
+//! scan and shutdown take `conns`, collect, drop it, then abort). `Runtime::pending` (a
+//! BH spinlock, also taken by the gate in softirq) is never held with another lock.
 
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use kernel::prelude::*;
@@ -31,10 +35,11 @@ use kernel::sync::{new_mutex, Arc, ArcBorrow, Mutex};
 use kernel::workqueue::{impl_has_work, new_work, Work, WorkItem};
 
 use super::conn::{Conn, Phase, DRAIN_IDLE_MS, DRAIN_POLL_MS};
+use super::conns::Conns;
 use super::option::Target;
 use super::pending::{Count, Entry, Inserted, Key, Pending};
 use super::stats::Stat;
-use crate::inet::addr::Addr;
+use super::{queue, stat, upstream_stat};
 use crate::sys::net::{Net, NetHandle};
 use crate::sys::socket::{Proto, SockError, Socket, Wake};
 use crate::sys::sync::{new_spinlock_bh, SpinLockBh};
@@ -47,26 +52,6 @@ pub(crate) const PENDING: usize = 1024;
 pub(crate) const PENDING_PER_CLIENT: u32 = 128;
 /// How long a pending target waits for its connection to be accepted, ms.
 pub(crate) const PENDING_MS: u64 = 30_000;
-
-pub(super) fn stat(net: &Net, s: Stat) {
-    if let Some(d) = net.data::<crate::NetData>() {
-        d.proxy.count(s);
-    }
-}
-
-/// The counter of an upstream connection failure.
-pub(super) fn upstream_stat(e: SockError) -> Stat {
-    match e {
-        SockError::Refused | SockError::Reset => Stat::UpstreamRefused,
-        SockError::TimedOut => Stat::UpstreamTimeout,
-        SockError::Unreachable => Stat::UpstreamUnreachable,
-        SockError::Other => Stat::UpstreamFailed,
-    }
-}
-
-pub(super) fn queue() -> Option<&'static kernel::workqueue::Queue> {
-    crate::SHARED.get().map(|s| s.wq.queue())
-}
 
 /// How often connections are checked for the idle timeout `idle_ms` (not 0).
 pub(crate) fn scan_period_ms(idle_ms: u64) -> u32 {
@@ -106,11 +91,18 @@ pub(crate) struct Runtime {
     closing: AtomicBool,
     #[pin]
     accept_work: Work<Runtime>,
-    /// The idle scan, queued by `tick`.
+    /// The scan, queued by `tick` and `drain_tick`.
     #[pin]
     scan_work: Work<Runtime, 1>,
+    /// The full scan's timer (idle, connect limits): not deferrable, so that an idle
+    /// connection goes within a period after its timeout even on an idle machine.
     #[pin]
     tick: Timer<Runtime>,
+    /// The draining connections' timer: every [`DRAIN_POLL_MS`] while there are any.
+    #[pin]
+    drain_tick: Timer<Runtime>,
+    /// When the next full scan is due, `now_ms`.
+    next_full_ms: AtomicU64,
     #[pin]
     listener: Mutex<Option<Socket<Runtime>>>,
     #[pin]
@@ -118,60 +110,6 @@ pub(crate) struct Runtime {
     /// The connections, by address.
     #[pin]
     conns: Mutex<Conns>,
-}
-
-/// The connections of a runtime.
-struct Conns {
-    tree: RBTree<usize, Arc<Conn>>,
-    count: usize,
-    /// Connections per client address (IPv4 as IPv4-mapped), for those that have any.
-    per_client: RBTree<u128, usize>,
-}
-
-/// The key of a client address in [`Conns::per_client`].
-fn client_key(a: Addr) -> u128 {
-    u128::from_be_bytes(a.to_v6())
-}
-
-impl Conns {
-    /// Counts a connection of `client` in; the counter of the refusal (and nothing
-    /// counted) if that is one too many, or memory is short.
-    fn admit(&mut self, client: Addr, max: usize, max_per_client: usize) -> Result<(), Stat> {
-        if self.count >= max {
-            return Err(Stat::RefusedTooMany);
-        }
-        let key = client_key(client);
-        let n = self.per_client.get(&key).copied().unwrap_or(0);
-        if max_per_client != 0 && n >= max_per_client {
-            return Err(Stat::RefusedClientTooMany);
-        }
-        if self
-            .per_client
-            .try_create_and_insert(key, n + 1, GFP_KERNEL)
-            .is_err()
-        {
-            return Err(Stat::RefusedTooMany);
-        }
-        self.count += 1;
-        Ok(())
-    }
-
-    /// Counts a connection of `client` out.
-    fn release(&mut self, client: Addr) {
-        self.count = self.count.saturating_sub(1);
-        let key = client_key(client);
-        match self.per_client.get(&key).copied() {
-            Some(n) if n > 1 => {
-                let _ = self
-                    .per_client
-                    .try_create_and_insert(key, n - 1, GFP_KERNEL);
-            }
-            Some(_) => {
-                self.per_client.remove(&key);
-            }
-            None => {}
-        }
-    }
 }
 
 impl_has_work! {
@@ -216,7 +154,7 @@ impl Runtime {
     pub(crate) fn start(net: &Net, port: u16, limits: Limits) -> Result<Arc<Runtime>> {
         // On the heap: far too large for a kernel stack.
         let slots = KVec::from_elem(None, PENDING, GFP_KERNEL)?;
-        let counts = KVec::from_elem(None, PENDING / 4, GFP_KERNEL)?;
+        let counts = KVec::from_elem(None, PENDING, GFP_KERNEL)?;
         let pending = Pending::new(
             slots,
             counts,
@@ -224,6 +162,12 @@ impl Runtime {
             PENDING_MS,
             PENDING_PER_CLIENT,
         );
+        let conns = Conns {
+            tree: RBTree::new(),
+            count: 0,
+            per_client: RBTree::new(),
+            draining: RBTree::new(),
+        };
         let rt = Arc::pin_init(
             pin_init!(Runtime {
                 net: NetHandle::new(net),
@@ -234,15 +178,12 @@ impl Runtime {
                 closing: AtomicBool::new(false),
                 accept_work <- new_work!("mptcp_proxy_accept"),
                 scan_work <- new_work!("mptcp_proxy_scan"),
-                // Not deferrable: a draining connection is polled every few ms, and the
-                // scans run at most every second.
                 tick <- Timer::new(false),
+                drain_tick <- Timer::new(false),
+                next_full_ms: AtomicU64::new(0),
                 listener <- new_mutex!(None, "mptcp_proxy_listener"),
                 pending <- new_spinlock_bh!(pending, "mptcp_proxy_pending"),
-                conns <- new_mutex!(
-                    Conns { tree: RBTree::new(), count: 0, per_client: RBTree::new() },
-                    "mptcp_proxy_conns"
-                ),
+                conns <- new_mutex!(conns, "mptcp_proxy_conns"),
             }),
             GFP_KERNEL,
         )?;
@@ -255,6 +196,7 @@ impl Runtime {
             Ok(sock) => *rt.listener.lock() = Some(sock),
             Err(e) => {
                 rt.tick.shutdown();
+                rt.drain_tick.shutdown();
                 return Err(e);
             }
         }
@@ -274,60 +216,83 @@ impl Runtime {
         self.arm_tick();
     }
 
-    /// Arms the scan: soon if a connection is draining, else at the idle scan's period
-    /// (brings a later expiry forward; no-op once shut down).
+    /// Arms the full scan at its period (brings a later expiry forward; no-op once shut
+    /// down).
     pub(super) fn arm_tick(self: &Arc<Self>) {
         if !self.closing.load(Ordering::Acquire) {
-            self.tick.arm(self, self.scan_period(false));
+            let period = self.scan_period();
+            self.next_full_ms
+                .store(now_ms() + period as u64, Ordering::Relaxed);
+            self.tick.arm(self, period);
         }
     }
 
-    /// Arms the scan to run within [`DRAIN_POLL_MS`]: a connection started draining.
-    pub(super) fn poll_soon(self: &Arc<Self>) {
+    /// `conn` started draining: polled from now on, within [`DRAIN_POLL_MS`].
+    pub(super) fn drain(self: &Arc<Self>, conn: &Arc<Conn>) {
+        {
+            let mut conns = self.conns.lock();
+            let key = &**conn as *const Conn as usize;
+            // Only a connection still in the table (not one being forgotten); out of
+            // memory, the full scan finds it (it is Draining) and polls it.
+            if conns.tree.get(&key).is_some() && conns.draining.get(&key).is_none() {
+                let _ = conns
+                    .draining
+                    .try_create_and_insert(key, conn.clone(), GFP_KERNEL);
+            }
+        }
         if !self.closing.load(Ordering::Acquire) {
-            self.tick.arm(self, self.scan_period(true));
+            self.drain_tick.arm(self, DRAIN_POLL_MS);
         }
     }
 
-    fn scan_period(&self, draining: bool) -> u32 {
-        if draining {
-            return DRAIN_POLL_MS;
-        }
+    fn scan_period(&self) -> u32 {
         match self.idle_ms.load(Ordering::Relaxed) {
             0 => SCAN_NO_IDLE_MS,
             idle => scan_period_ms(idle),
         }
     }
 
-    /// Resets the connections past their limits (idle, connect, drain), polls the
-    /// draining ones, then re-arms.
+    /// Polls the draining connections (each poll visits only them) and, when due, scans
+    /// all of them for their limits (idle, connect, drain); re-arms what is needed.
     fn scan_idle(self: &Arc<Self>) {
         if self.closing.load(Ordering::Acquire) {
             return;
         }
+        let now = now_ms();
+        let full = now >= self.next_full_ms.load(Ordering::Relaxed);
         let idle = self.idle_ms.load(Ordering::Relaxed);
         let connect = connect_limit_ms(self.syn_retries.load(Ordering::Relaxed));
-        let now = now_ms();
         let mut expired = KVec::new();
         let mut poll = KVec::new();
+        let draining;
         {
             let mut conns = self.conns.lock();
-            for (&key, c) in conns.tree.iter() {
+            let verdict = |c: &Arc<Conn>| {
                 let age = now.saturating_sub(c.last.load(Ordering::Relaxed));
-                let why = match c.phase() {
-                    Phase::Connecting if age >= connect => Some(Stat::UpstreamTimeout),
-                    Phase::Relaying if idle != 0 && age >= idle => Some(Stat::ConnIdleTimeout),
-                    Phase::Draining if age >= DRAIN_IDLE_MS => Some(Stat::ConnReset),
-                    Phase::Draining => {
-                        // Out of memory: polled on the next scan.
-                        let _ = poll.push(c.clone(), GFP_KERNEL);
-                        None
+                match c.phase() {
+                    Phase::Connecting if full && age >= connect => Some(Stat::UpstreamTimeout),
+                    Phase::Relaying if full && idle != 0 && age >= idle => {
+                        Some(Stat::ConnIdleTimeout)
                     }
+                    Phase::Draining if age >= DRAIN_IDLE_MS => Some(Stat::ConnReset),
                     _ => None,
-                };
-                if let Some(why) = why {
-                    // Out of memory: the rest are found on the next scan.
-                    if expired.push((key, c.clone(), why), GFP_KERNEL).is_err() {
+                }
+            };
+            // Out of memory: the rest are found on the next scan.
+            let mut look = |key: usize, c: &Arc<Conn>| match verdict(c) {
+                Some(why) => expired.push((key, c.clone(), why), GFP_KERNEL).is_ok(),
+                None if c.phase() == Phase::Draining => poll.push(c.clone(), GFP_KERNEL).is_ok(),
+                None => true,
+            };
+            if full {
+                for (&key, c) in conns.tree.iter() {
+                    if !look(key, c) {
+                        break;
+                    }
+                }
+            } else {
+                for (&key, c) in conns.draining.iter() {
+                    if !look(key, c) {
                         break;
                     }
                 }
@@ -336,7 +301,19 @@ impl Runtime {
                 if conns.tree.remove(key).is_some() {
                     conns.release(c.client_addr);
                 }
+                conns.draining.remove(key);
             }
+            // Those that stopped draining (done, or relaying again) leave the list.
+            let mut gone = KVec::new();
+            for (&key, c) in conns.draining.iter() {
+                if c.phase() != Phase::Draining && gone.push(key, GFP_KERNEL).is_err() {
+                    break;
+                }
+            }
+            for key in gone.iter() {
+                conns.draining.remove(key);
+            }
+            draining = conns.draining.iter().next().is_some() || !poll.is_empty();
         }
         let net = self.net.get();
         for (_, c, why) in expired {
@@ -344,14 +321,28 @@ impl Runtime {
                 stat(net, why);
             }
         }
-        let draining = !poll.is_empty();
         if let Some(q) = queue() {
             for c in poll {
                 let _ = q.enqueue(c);
             }
         }
-        if !self.closing.load(Ordering::Acquire) {
-            self.tick.arm(self, self.scan_period(draining));
+        if self.closing.load(Ordering::Acquire) {
+            return;
+        }
+        if draining {
+            self.drain_tick.arm(self, DRAIN_POLL_MS);
+        }
+        if full {
+            self.arm_tick();
+        } else {
+            // A drain poll, or the tick a moment early (its clock is jiffies, this one
+            // is not): the full scan stays due at its time.
+            let left = self
+                .next_full_ms
+                .load(Ordering::Relaxed)
+                .saturating_sub(now)
+                .clamp(1, u32::MAX as u64);
+            self.tick.arm(self, left as u32);
         }
     }
 
@@ -451,7 +442,6 @@ impl Runtime {
             self.forget(&conn);
             return;
         }
-        self.arm_tick();
         // Data may have arrived before the callbacks were ours.
         if let Some(q) = queue() {
             let _ = q.enqueue(conn);
@@ -461,9 +451,11 @@ impl Runtime {
     /// Removes a connection that ended.
     pub(super) fn forget(&self, conn: &Conn) {
         let mut conns = self.conns.lock();
-        if conns.tree.remove(&(conn as *const Conn as usize)).is_some() {
+        let key = conn as *const Conn as usize;
+        if conns.tree.remove(&key).is_some() {
             conns.release(conn.client_addr);
         }
+        conns.draining.remove(&key);
     }
 
     /// Targets waiting for their connection to be accepted.
@@ -481,11 +473,13 @@ impl Runtime {
     pub(crate) fn shutdown(&self) {
         self.closing.store(true, Ordering::Release);
         self.tick.shutdown();
+        self.drain_tick.shutdown();
         drop(self.listener.lock().take());
         let tree = {
             let mut conns = self.conns.lock();
             conns.count = 0;
             conns.per_client = RBTree::new();
+            conns.draining = RBTree::new();
             core::mem::replace(&mut conns.tree, RBTree::new())
         };
         for c in tree.values() {

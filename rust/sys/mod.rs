@@ -12,6 +12,7 @@ pub(crate) mod net;
 pub(crate) mod netfilter;
 pub(crate) mod proc;
 pub(crate) mod rcu;
+pub(crate) mod sockaddr;
 pub(crate) mod socket;
 pub(crate) mod stats;
 pub(crate) mod sync;

@@ -36,6 +36,14 @@ impl Net {
         self.0.get()
     }
 
+    /// Whether the namespace belongs to the initial user namespace (the host's), not to a
+    /// container's.
+    pub(crate) fn owned_by_host(&self) -> bool {
+        // SAFETY: valid `struct net`; `user_ns` is set at creation. `init_user_ns` is a
+        // static of the kernel; only its address is taken.
+        unsafe { (*self.as_ptr()).user_ns == core::ptr::addr_of_mut!(bindings::init_user_ns) }
+    }
+
     /// The `/proc/net` directory of this namespace.
     pub(crate) fn proc_net(&self) -> *mut bindings::proc_dir_entry {
         // SAFETY: valid `struct net` per the type invariants.

@@ -13,6 +13,7 @@ use kernel::error::{code::*, to_result, Error, Result};
 use kernel::sync::{Arc, ArcBorrow};
 
 use super::net::Net;
+use super::sockaddr::{parse_sockaddr, sockaddr};
 use crate::inet::addr::Addr;
 
 /// Why a connection failed.
@@ -113,63 +114,6 @@ unsafe impl<W: Wake> Send for Socket<W> {}
 // SAFETY: methods taking `&self` only call kernel socket functions, which lock.
 unsafe impl<W: Wake> Sync for Socket<W> {}
 
-fn sockaddr(addr: Addr, port: u16, as_v6: bool) -> (bindings::__kernel_sockaddr_storage, i32) {
-    let mut ss = bindings::__kernel_sockaddr_storage::default();
-    let p = ptr::addr_of_mut!(ss);
-    match (addr, as_v6) {
-        (Addr::V4(a), false) => {
-            let sin = bindings::sockaddr_in {
-                sin_family: bindings::AF_INET as u16,
-                sin_port: port.to_be(),
-                sin_addr: bindings::in_addr {
-                    s_addr: u32::from_ne_bytes(a),
-                },
-                ..Default::default()
-            };
-            // SAFETY: `sockaddr_storage` is larger than `sockaddr_in` and suitably aligned.
-            unsafe { p.cast::<bindings::sockaddr_in>().write(sin) };
-            (ss, core::mem::size_of::<bindings::sockaddr_in>() as i32)
-        }
-        (a, _) => {
-            // An IPv4 address is IPv4-mapped for an IPv6 socket.
-            let b = a.to_v6();
-            let sin6 = bindings::sockaddr_in6 {
-                sin6_family: bindings::AF_INET6 as u16,
-                sin6_port: port.to_be(),
-                // SAFETY: `in6_addr` is the 16 address bytes in network order.
-                sin6_addr: unsafe { core::mem::transmute::<[u8; 16], bindings::in6_addr>(b) },
-                ..Default::default()
-            };
-            // SAFETY: `sockaddr_storage` is larger than `sockaddr_in6` and suitably aligned.
-            unsafe { p.cast::<bindings::sockaddr_in6>().write(sin6) };
-            (ss, core::mem::size_of::<bindings::sockaddr_in6>() as i32)
-        }
-    }
-}
-
-fn parse_sockaddr(ss: &bindings::__kernel_sockaddr_storage) -> Option<(Addr, u16)> {
-    let p = ptr::addr_of!(*ss);
-    // SAFETY: the family field starts every sockaddr; we read the structure it announces,
-    // which fits in the storage.
-    unsafe {
-        match (*p.cast::<bindings::sockaddr>()).sa_family as u32 {
-            bindings::AF_INET => {
-                let sin = p.cast::<bindings::sockaddr_in>().read();
-                Some((
-                    Addr::V4(sin.sin_addr.s_addr.to_ne_bytes()),
-                    u16::from_be(sin.sin_port),
-                ))
-            }
-            bindings::AF_INET6 => {
-                let sin6 = p.cast::<bindings::sockaddr_in6>().read();
-                let b = core::mem::transmute::<bindings::in6_addr, [u8; 16]>(sin6.sin6_addr);
-                Some((Addr::V6(b).unmapped(), u16::from_be(sin6.sin6_port)))
-            }
-            _ => None,
-        }
-    }
-}
-
 impl<W: Wake> Socket<W> {
     fn from_raw(sock: *mut bindings::socket) -> Self {
         Socket { sock, waiter: None }
@@ -202,6 +146,13 @@ impl<W: Wake> Socket<W> {
                 &mut sock,
             )
         })?;
+        if let Proto::Mptcp = proto {
+            // A kernel MPTCP socket and its subflow would share a lock class, and MPTCP
+            // takes the subflow's lock under the MPTCP socket's (binding, for one): give
+            // the MPTCP socket a class of its own, as the in-kernel path manager does.
+            // SAFETY: a socket just created, not yet used or visible to anyone else.
+            unsafe { bindings::sock_lock_init_class_and_name_mptcp((*sock).sk, v6) };
+        }
         Ok(Self::from_raw(sock))
     }
 
@@ -229,6 +180,15 @@ impl<W: Wake> Socket<W> {
     /// accepted connection (`mptcp_subflow_create_socket()` gives them a reference);
     /// the proxy's namespace is meant to accept subflows, not to open them, and such a
     /// connection keeps the namespace until it ends (at the latest, the idle timeout).
+    ///
+    /// Lock classes: MPTCP clones the listening MPTCP socket, in softirq, while it holds
+    /// the new subflow's spinlock; with both kernel sockets the two locks share a class
+    /// and lockdep reports recursive locking (the in-kernel path manager's listeners never
+    /// accept new connections, so MPTCP itself never meets this). The listening socket is
+    /// therefore marked as not a kernel socket (`sk_kern_sock`), as a user-space listener
+    /// is: its clones get the user-socket lock class, distinct from the subflows', and
+    /// `kernel_accept()` marks each accepted one as a kernel socket again. Apart from the
+    /// lock class of the clones, the mark matters only to the cgroup BPF release hook.
     fn unpin_mptcp_listener(&self) {
         let sk = self.sk();
         // SAFETY: valid socket; the protocol field is set at creation.
@@ -237,10 +197,11 @@ impl<W: Wake> Socket<W> {
         }
         // SAFETY: `sk` is a bound MPTCP socket (a `struct mptcp_sock`), owned and locked
         // here; `first` is the subflow binding created, stable from now on. Nothing else
-        // touches the subflow's flags before `kernel_listen`.
+        // touches the flags of either before `kernel_listen` (no clone exists yet).
         unsafe {
             bindings::lock_sock(sk);
             let ssk = (*sk.cast::<bindings::mptcp_sock>()).first;
+            (*sk).set_sk_kern_sock(0);
             if !ssk.is_null() && (*ssk).__sk_common.skc_net_refcnt() != 0 {
                 let net = bindings::sock_net(ssk);
                 // The reverse of `sk_net_refcnt_upgrade()`: a kernel socket holds a

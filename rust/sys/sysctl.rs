@@ -26,7 +26,8 @@ pub(crate) trait Sysctls: PernetData {
     const NAMES: &'static [&'static str];
     /// Writing needs `CAP_NET_ADMIN` in the initial user namespace (the host's
     /// administrator), not only in the namespace's own: root of a container gets
-    /// `EPERM`.
+    /// `EPERM`. In a namespace that a container owns the entries are also read-only
+    /// (0444), so that a file it opened cannot be handed to a privileged writer.
     const HOST_ADMIN_ONLY: bool;
     /// Writes the value of entry `idx`.
     fn get(&self, net: &Net, idx: usize, w: &mut dyn Write) -> fmt::Result;
@@ -50,12 +51,17 @@ impl Slot {
     /// Registers `T`'s entries in `net`.
     pub(crate) fn register<T: Sysctls>(&self, net: &Net) -> Result {
         let n = T::NAMES.len();
+        let mode = if T::HOST_ADMIN_ONLY && !net.owned_by_host() {
+            0o444
+        } else {
+            0o644
+        };
         let mut table = KVec::<bindings::ctl_table>::with_capacity(n, GFP_KERNEL)?;
         for (i, name) in T::NAMES.iter().enumerate() {
             let name = CStr::from_bytes_with_nul(name.as_bytes()).map_err(|_| EINVAL)?;
             let e = bindings::ctl_table {
                 procname: name.as_char_ptr(),
-                mode: 0o644,
+                mode,
                 proc_handler: Some(handler::<T>),
                 // CAST: the index and the namespace travel in the entry's spare pointers.
                 extra1: i as *mut kernel::ffi::c_void,
