@@ -4,8 +4,11 @@
 # puts it in the cache and prints its path). The README's two commands are `make demo`
 # and `make check`; they call scripts/ and need root.
 
-KDIR ?= $(shell scripts/build-kernel.sh --print-kdir)
-KMAKE := $(MAKE) -C $(KDIR) M=$(CURDIR) CC=gcc HOSTCC=gcc RUSTC=/usr/bin/rustc \
+# KDIR is asked of scripts/build-kernel.sh only when a recipe needs it, and then once
+# (the eval turns it into a simple variable): `make demo` and `make check` run on a
+# fresh machine before the kernel source is installed, and set it up themselves.
+KDIR ?= $(eval KDIR := $(shell scripts/build-kernel.sh --print-kdir))$(KDIR)
+KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) CC=gcc HOSTCC=gcc RUSTC=/usr/bin/rustc \
 	 HOSTRUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc \
 	 BINDGEN=$(shell bash -c '. scripts/lib.sh && echo $$BINDGEN')
 

@@ -32,19 +32,20 @@ run() {
 	mp_bg "$MP_TMP/srv_tcp" ip netns exec "$MP_SRV" "$MP_XFER" -l -m tcp -p 5202 -T $((SECS * 3 + 20))
 	local s2=$MP_LAST_PID
 	mp_wait_listen "$MP_SRV" 5201; mp_wait_listen "$MP_SRV" 5202
-	b1=$(mp_dev_bytes "$MP_CLI" c1 tx) b2=$(mp_dev_bytes "$MP_CLI" c2 tx)
-	bt=$(mp_dev_bytes "$MP_TCP" t1 tx)
-	local start=$(date +%s%N)
+	# Bytes each sender put on its link (same units: with headers) from before the run
+	# until both clients are done, over the time between the two samples of its
+	# namespace (each read together with its counters).
+	local d=/sys/class/net cb tb ca ta
+	local cli="$d/c1/statistics/tx_bytes $d/c2/statistics/tx_bytes" tcp=$d/t1/statistics/tx_bytes
+	cb=$(mp_sample "$MP_CLI" $cli) tb=$(mp_sample "$MP_TCP" $tcp)
 	ip netns exec "$MP_CLI" "$MP_XFER" -c $MP_SRV_ADDR -p 5201 -C "$cc" -t $SECS -T $((SECS * 3 + 20)) > /dev/null &
 	local c1=$!
 	ip netns exec "$MP_TCP" "$MP_XFER" -c $MP_SRV_ADDR -m tcp -p 5202 -C reno -t $SECS -T $((SECS * 3 + 20)) > /dev/null &
 	local c2=$!
-	wait $c1 $c2 $s1 $s2
-	local ns=$(( $(date +%s%N) - start ))
-	# Bytes each sender put on its link (same units: with headers) over the run.
-	P1=$(( ($(mp_dev_bytes "$MP_CLI" c1 tx) - b1) * 8 * 1000000000 / ns ))
-	P2=$(( ($(mp_dev_bytes "$MP_CLI" c2 tx) - b2) * 8 * 1000000000 / ns ))
-	TCP=$(( ($(mp_dev_bytes "$MP_TCP" t1 tx) - bt) * 8 * 1000000000 / ns ))
+	wait $c1 $c2
+	ca=$(mp_sample "$MP_CLI" $cli) ta=$(mp_sample "$MP_TCP" $tcp)
+	wait $s1 $s2
+	P1=$(mp_rate "$cb" "$ca" 1) P2=$(mp_rate "$cb" "$ca" 2) TCP=$(mp_rate "$tb" "$ta" 1)
 	RATIO=$(mp_div $P1 $TCP 3)
 	mp_info "$cc: MPTCP path 1 $((P1 / 1000)) kbit/s, path 2 $((P2 / 1000)) kbit/s; competing TCP $((TCP / 1000)) kbit/s; path-1 ratio $RATIO"
 }

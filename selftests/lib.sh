@@ -121,6 +121,39 @@ mp_dev_bytes() {
 	ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3_bytes"
 }
 
+# mp_sample NS FILE...: one line "TIME VALUE...", read at one instant by one process in
+# NS: the time in seconds since boot (/proc/uptime: 10 ms resolution, the same clock in
+# every namespace) and the first word of each FILE, e.g. an interface counter. A rate is
+# the difference of two samples' values over the difference of their times: a sampler
+# on a busy guest is late, and nothing assumes a sample came when it was due.
+mp_sample() {
+	local ns=$1; shift
+	ip netns exec "$ns" awk 'FNR == 1 { line = line (NR > 1 ? " " : "") $1 } END { print line }' \
+		/proc/uptime "$@"
+}
+
+# mp_rate BEFORE AFTER N: bit/s of the Nth value (1: the first after the time) between
+# two lines of mp_sample.
+mp_rate() {
+	awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { split(a, x, " "); split(b, y, " ")
+		printf "%d\n", (y[1] > x[1]) ? (y[n + 1] - x[n + 1]) * 8 / (y[1] - x[1]) : 0 }'
+}
+
+# mp_next_second START LAST: sleep until the first whole second since START that is at
+# least half a second after LAST (both /proc/uptime readings, as mp_sample prints them)
+# and set MP_SECOND to it. A sampling loop calls it between samples: no drift, and a
+# round that overran (a slow host) is followed by a sample at once rather than by a
+# burst of short intervals. Starts no process but sleep.
+mp_next_second() {
+	local start=$((10#${1/./})) last=$((10#${2/./})) now d
+	MP_SECOND=$(( (last - start + 149) / 100 ))
+	read -r now _ < /proc/uptime
+	d=$(( start + MP_SECOND * 100 - 10#${now/./} ))
+	[ $d -gt 0 ] || return 0
+	printf -v d '%d.%02d' $((d / 100)) $((d % 100))
+	sleep "$d"
+}
+
 # mp_wait_listen NS PORT: wait (up to 5 s) until something listens on PORT.
 mp_wait_listen() {
 	local i

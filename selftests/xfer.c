@@ -9,8 +9,16 @@
  *   sent=BYTES sent_sum=HEX recv=BYTES recv_sum=HEX secs=SECONDS peer=ADDR:PORT
  *
  * so a test compares one end's sent_sum with the other end's recv_sum. The checksum is
- * 64-bit FNV-1a over the bytes in order. With -i the sender also prints a line per
- * interval with the bytes moved so far.
+ * 64-bit FNV-1a over the bytes in order. With -i each end also prints a line per
+ * interval with the bytes moved since the last one:
+ *
+ *   tick t=SECONDS sent=BYTES recv=BYTES at=SECONDS
+ *
+ * t is the time since the start (CLOCK_MONOTONIC), at the same moment on the clock of
+ * /proc/uptime (CLOCK_BOOTTIME), for a script that lines ticks up with its own samples.
+ * A busy machine makes a tick late; it then covers the longer interval, and the next is
+ * due at the following multiple of the interval, so a reader takes each tick's length
+ * from t, never from -i.
  *
  * Usage:
  *   xfer -l [-6] [-m tcp|mptcp] [-p PORT] [-b ADDR] [-n CONNS] [opts]   server
@@ -76,6 +84,14 @@ static double now(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double uptime(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
@@ -199,12 +215,14 @@ static int relay(const struct opts *o, int fd)
 			return 1;
 		}
 		if (o->interval_ms && t >= next_tick) {
-			printf("tick t=%.3f sent=%" PRIu64 " recv=%" PRIu64 "\n", t - start,
-			       sent - last_sent, recvd - last_recv);
+			printf("tick t=%.3f sent=%" PRIu64 " recv=%" PRIu64 " at=%.3f\n", t - start,
+			       sent - last_sent, recvd - last_recv, uptime());
 			fflush(stdout);
 			last_sent = sent;
 			last_recv = recvd;
-			next_tick += o->interval_ms / 1000.0;
+			/* a late tick is not followed by a burst of short ones */
+			while (next_tick <= t)
+				next_tick += o->interval_ms / 1000.0;
 		}
 		if (!wr_done) {
 			int more = o->send_secs > 0 ? t - start < o->send_secs : sent < o->send_bytes;
