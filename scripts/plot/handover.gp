@@ -15,6 +15,6 @@ do for [m in "regular backup"] {
 	if (m eq 'backup') { set xlabel 'time (s)' }
 	plot dir.'/handover-'.m.'.csv' skip 1 using 1:2 with lines lw 2 title 'wifi', \
 	     '' skip 1 using 1:3 with lines lw 2 title 'cellular', \
-	     dir.'/handover-'.m.'-ticks.csv' using 1:($2 * 8 / 1e5) with lines lw 1 lc 'black' title 'application goodput (100 ms)'
+	     dir.'/handover-'.m.'-ticks.csv' using 1:3 with lines lw 1 lc 'black' title 'application goodput (100 ms)'
 }
 unset multiplot
