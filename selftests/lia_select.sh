@@ -105,9 +105,5 @@ mp_cleanup
 sysctl -qw net.ipv4.tcp_allowed_congestion_control="$old_allowed"
 mp_check "rmmod works once no socket uses lia" mp_module_unload
 mp_check "lia gone from tcp_available_congestion_control" eval '! grep -qw lia $avail'
-if mp_kmemleak_available; then
-	leaks=$(mp_kmemleak_count)
-	[ "$leaks" = 0 ] || sed 's/^/# /' /sys/kernel/debug/kmemleak | head -60
-	mp_check "kmemleak finds no leak ($leaks objects)" test "$leaks" = 0
-fi
+mp_kmemleak_check
 mp_exit

@@ -191,6 +191,19 @@ mp_kmemleak_clear() {
 }
 # Prints the number of unreferenced objects found since the last clear. kmemleak only
 # reports objects older than 5 s, so wait first; two scans avoid transient pointers.
+# mp_kmemleak_check: one result: no leak reported since mp_kmemleak_clear (the report
+# printed if there is one), or a SKIP where the kernel has no kmemleak.
+mp_kmemleak_check() {
+	local leaks
+	if ! mp_kmemleak_available; then
+		mp_result $KSFT_SKIP "kmemleak (not available in this kernel)"
+		return
+	fi
+	leaks=$(mp_kmemleak_count)
+	[ "$leaks" = 0 ] || sed 's/^/# /' /sys/kernel/debug/kmemleak | head -60
+	mp_check "kmemleak finds no leak ($leaks objects)" test "$leaks" = 0
+}
+
 mp_kmemleak_count() {
 	sleep 6
 	echo scan > /sys/kernel/debug/kmemleak

@@ -166,9 +166,5 @@ mp_check "the first SYN's connection, accepted without a target, is reset (Proxy
 [ $mp_nfail = 0 ] || ip netns exec "$MP_PRX" cat /proc/net/mptcp_proxy_stat 2>/dev/null | sed 's/^/# /'
 mp_cleanup
 mp_check "module unloads" mp_module_unload
-if mp_kmemleak_available; then
-	leaks=$(mp_kmemleak_count)
-	[ "$leaks" = 0 ] || sed 's/^/# /' /sys/kernel/debug/kmemleak | head -60
-	mp_check "kmemleak finds no leak ($leaks objects)" test "$leaks" = 0
-fi
+mp_kmemleak_check
 mp_exit

@@ -223,10 +223,6 @@ ms=$(( ($(date +%s%N) - start) / 1000000 ))
 mp_check "after deleting the namespaces the module unloads in ${ms} ms (the proxy's namespace was freed)" \
 	test $rc = 0
 [ $rc = 0 ] || mp_info "still loaded: refcnt $(cat /sys/module/mptcp_proxy/refcnt)"
-if mp_kmemleak_available; then
-	leaks=$(mp_kmemleak_count)
-	[ "$leaks" = 0 ] || sed 's/^/# /' /sys/kernel/debug/kmemleak | head -60
-	mp_check "kmemleak finds no leak ($leaks objects)" test "$leaks" = 0
-fi
+mp_kmemleak_check
 [ $mp_nfail = 0 ] || ip netns exec "$MP_PRX" cat /proc/net/mptcp_proxy_stat 2>/dev/null | sed 's/^/# /'
 mp_exit

@@ -89,9 +89,5 @@ mp_cleanup
 start=$(date +%s%N)
 mp_module_unload; rc=$?
 mp_check "the module unloads after the writers ($(( ($(date +%s%N) - start) / 1000000 )) ms)" test $rc = 0
-if mp_kmemleak_available; then
-	leaks=$(mp_kmemleak_count)
-	[ "$leaks" = 0 ] || sed 's/^/# /' /sys/kernel/debug/kmemleak | head -60
-	mp_check "kmemleak finds no leak ($leaks objects)" test "$leaks" = 0
-fi
+mp_kmemleak_check
 mp_exit

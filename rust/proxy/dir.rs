@@ -53,6 +53,18 @@ impl Dir {
         }
     }
 
+    /// The source ended as `end`: its buffer goes.
+    fn source_ended(&mut self, end: End) {
+        self.src = end;
+        self.buf = None;
+    }
+
+    /// The source had nothing to read: its buffer goes until it has.
+    fn source_dry(&mut self) {
+        self.dry = true;
+        self.buf = None;
+    }
+
     /// Everything the source delivered has been written to the destination, or can
     /// never be.
     pub(super) fn drained(&self) -> bool {
@@ -122,8 +134,7 @@ pub(super) fn pump<W: Wake>(
                         let buf = d.buf.insert(buf);
                         match from.recv(&mut buf[..]) {
                             Ok(0) => {
-                                d.src = end_of(*from_failed);
-                                d.buf = None;
+                                d.source_ended(end_of(*from_failed));
                                 progress = true;
                             }
                             Ok(n) => {
@@ -131,28 +142,20 @@ pub(super) fn pump<W: Wake>(
                                 d.end = n;
                                 progress = true;
                             }
-                            Err(e) if e == EAGAIN => {
-                                d.dry = true;
-                                d.buf = None;
-                            }
+                            Err(e) if e == EAGAIN => d.source_dry(),
                             Err(_) => {
-                                d.src = End::Failed;
+                                d.source_ended(End::Failed);
                                 *from_failed = true;
-                                d.buf = None;
                                 progress = true;
                             }
                         }
                     }
                 }
             }
-            Err(e) if e == EAGAIN => {
-                d.dry = true;
-                d.buf = None;
-            }
+            Err(e) if e == EAGAIN => d.source_dry(),
             Err(_) => {
-                d.src = End::Failed;
+                d.source_ended(End::Failed);
                 *from_failed = true;
-                d.buf = None;
                 progress = true;
             }
         }
