@@ -23,7 +23,7 @@ mod proxy;
 mod sys;
 
 use inet::addr::Family;
-use sys::net::{Net, PernetData};
+use sys::net::{GracePeriod, Net, PernetData};
 use sys::netfilter::{Skb, Verdict};
 
 module! {
@@ -39,8 +39,6 @@ sys::modinfo!(version, "0.1.0");
 /// State shared by all namespaces, reachable from C callbacks through [`SHARED`].
 #[pin_data]
 struct Shared {
-    #[pin]
-    lia: lia::Registry,
     /// The proxy's work items run here; dropping it waits for all of them.
     wq: sys::workqueue::OwnedQueue,
     /// Serialises writers of the `net.mptcp_proxy` sysctls (of every namespace: writes
@@ -55,7 +53,7 @@ static SHARED: sys::global::Global<Shared> = sys::global::Global::new();
 /// The module's data in each network namespace.
 #[derive(Zeroable)]
 struct NetData {
-    lia: lia::Stats,
+    lia: lia::NetLia,
     proxy: proxy::NetProxy,
     hooks: sys::netfilter::Hooks,
     sysctls: sys::sysctl::Slot,
@@ -63,6 +61,7 @@ struct NetData {
 
 impl PernetData for NetData {
     fn init(net: &Net, data: &Self) -> Result {
+        data.lia.init()?;
         let files = [
             (kernel::c_str!("lia"), lia::show_conns as sys::proc::ShowFn),
             (kernel::c_str!("lia_stat"), lia::show_stats),
@@ -73,6 +72,7 @@ impl PernetData for NetData {
                 for (name, _) in &files[..i] {
                     sys::proc::remove(net, name);
                 }
+                Self::undo(net, data);
                 return Err(e);
             }
         }
@@ -81,16 +81,32 @@ impl PernetData for NetData {
             .register::<NetData>(net)
             .and_then(|()| data.hooks.register::<NetData>(net));
         if let Err(e) = r {
-            Self::exit(net, data);
+            data.sysctls.unregister();
+            Self::remove_files(net);
+            Self::undo(net, data);
             return Err(e);
         }
         Ok(())
     }
 
-    fn exit(net: &Net, data: &Self) {
+    fn pre_exit(net: &Net, data: &Self) {
+        // No new packets in the gate, no sysctl writer (unregistering waits for those
+        // running); then unpublish what softirq readers may hold.
         data.hooks.unregister(net);
         data.sysctls.unregister();
-        data.proxy.exit();
+        data.proxy.pre_exit();
+        data.lia.pre_exit();
+    }
+
+    fn exit(net: &Net, data: &Self, gp: &GracePeriod) {
+        data.proxy.exit(gp);
+        data.lia.exit(gp);
+        Self::remove_files(net);
+    }
+}
+
+impl NetData {
+    fn remove_files(net: &Net) {
         for name in [
             kernel::c_str!("mptcp_proxy_stat"),
             kernel::c_str!("lia_stat"),
@@ -98,6 +114,18 @@ impl PernetData for NetData {
         ] {
             sys::proc::remove(net, name);
         }
+    }
+
+    /// `init` failed after the registry was made (and maybe hooks registered): unpublish,
+    /// wait for readers, free; the kernel frees the data on return.
+    fn undo(net: &Net, data: &Self) {
+        data.hooks.unregister(net);
+        data.proxy.pre_exit();
+        data.lia.pre_exit();
+        GracePeriod::wait(|gp| {
+            data.proxy.exit(gp);
+            data.lia.exit(gp);
+        });
     }
 }
 
@@ -148,7 +176,6 @@ impl kernel::Module for MptcpProxy {
         let wq = sys::workqueue::OwnedQueue::new()?;
         let shared = KBox::pin_init(
             pin_init!(Shared {
-                lia <- lia::Registry::new(),
                 wq,
                 config_lock <- kernel::new_mutex!((), "mptcp_proxy_config"),
             }),

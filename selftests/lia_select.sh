@@ -35,7 +35,9 @@ mp_check "child namespace: default lia accepted once allowed" \
 ip netns exec "$MP_CLI" sysctl -qw net.ipv4.tcp_congestion_control=cubic
 
 # TCP_CONGESTION=lia on an MPTCP socket; the path manager adds and removes the second
-# subflow's endpoint every 0.5 s during the transfer.
+# subflow's endpoint every 0.5 s during the transfer. The server's namespace runs lia by
+# default, so that both namespaces have a coupling of their own.
+ip netns exec "$MP_SRV" sysctl -qw net.ipv4.tcp_congestion_control=lia
 mp_bg "$MP_TMP/srv" ip netns exec "$MP_SRV" "$MP_XFER" -l -p 5201 -t $SECS -S 2 -T $((SECS * 3 + 20))
 srv=$MP_LAST_PID
 mp_wait_listen "$MP_SRV" 5201
@@ -56,6 +58,12 @@ admin_tok=$(ip netns exec "$MP_CLI" awk 'NR == 2 { print $1 }' /proc/net/lia)
 other_tok=$(ip netns exec "$MP_CLI" "$MP_DIR/nocap" awk 'NR == 2 { print $1 }' /proc/net/lia)
 mp_check "/proc/net/lia: token $admin_tok for CAP_NET_ADMIN, '$other_tok' for others" \
 	eval '[[ "$admin_tok" =~ ^[0-9a-f]{8}$ ]] && [ "$other_tok" = -------- ]'
+# Each namespace lists its own connections only: one coupling on each side, with the
+# side's own token (each end derives its token from its own key).
+cli_rows=$(ip netns exec "$MP_CLI" awk 'NR > 1 { print $1 }' /proc/net/lia)
+srv_rows=$(ip netns exec "$MP_SRV" awk 'NR > 1 { print $1 }' /proc/net/lia)
+mp_check "/proc/net/lia per namespace: client [$(echo $cli_rows)], server [$(echo $srv_rows)]" \
+	eval '[ "$(echo "$cli_rows" | wc -w)" = 1 ] && [ "$(echo "$srv_rows" | wc -w)" = 1 ] && [ "$cli_rows" != "$srv_rows" ]'
 rmmod mptcp_proxy 2>/dev/null
 mp_check "rmmod refused while sockets use lia" grep -q '^mptcp_proxy ' /proc/modules
 

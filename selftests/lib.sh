@@ -274,8 +274,15 @@ mp_div() {
 	awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { if (b == 0) print "inf"; else printf("%." d "f\n", a / b) }'
 }
 
-# mp_le A B: true if the decimal A <= B.
-mp_le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
+# mp_le A B: true if the decimal A <= B; false (status 2) if either is not a decimal
+# number (awk would compare "inf", "nan" or an empty string as text).
+mp_le() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		num = "^[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?$"
+		if (a !~ num || b !~ num) exit 2
+		exit !(a + 0 <= b + 0)
+	}'
+}
 
 # mp_router_topology BOTTLENECK_MBIT DELAY_MS SHARED: the router testbed of the lia tests.
 #

@@ -5,8 +5,9 @@
 #  1. Random option lists (thousands): each SYN moves exactly one of the gate's
 #     counters; the gate still answers a valid SYN afterwards.
 #  2. Every forbidden target in every encoding (IPv4 in the IPv4 form, and as
-#     IPv4-mapped, IPv4-compatible, NAT64 and 6to4 IPv6; the proxy's own addresses; the
-#     internal ranges under a catch-all): each refused, counted by reason.
+#     IPv4-mapped, IPv4-compatible, NAT64 and 6to4 IPv6; the proxy's own addresses,
+#     those of local (AnyIP) routes included; the internal ranges under a catch-all):
+#     each refused, counted by reason.
 #  3. The option on segments that are not a SYN (SYN-ACK, ACK, RST, FIN): no counter
 #     moves, nothing is answered by the gate.
 #  4. A flood of valid SYNs from one client: it gets its quota of pending targets and
@@ -91,7 +92,11 @@ check_target() { # OPTION COUNTER
 for t in 127.0.0.1 0.0.0.0 169.254.169.254 224.0.0.1 255.255.255.255; do
 	check_target "$(opt4 $t 80)" RefusedTargetSpecial
 done
-for t in 10.0.0.1 10.0.1.2 10.0.3.1; do check_target "$(opt4 $t 80)" RefusedTargetIsProxy; done
+# The proxy's own addresses include what local routes deliver to it (AnyIP), not only
+# the interfaces' addresses.
+ip -n "$MP_PRX" route add local 10.77.0.0/24 dev lo
+ip -n "$MP_PRX" -6 route add local 2001:db8:77::/64 dev lo
+for t in 10.0.0.1 10.0.1.2 10.0.3.1 10.77.0.5; do check_target "$(opt4 $t 80)" RefusedTargetIsProxy; done
 for t in 10.9.9.9 172.16.0.1 192.168.1.1 100.64.0.1 198.18.0.1 240.0.0.1; do
 	check_target "$(opt4 $t 80)" RefusedTargetInternal
 done
@@ -101,7 +106,8 @@ for t in 00000000000000000000000000000001 00000000000000000000000000000000 \
 	00000000000000000000ffff7f000001 00000000000000000000ffffa9fea9fe; do
 	check_target "$(opt6 $t 80)" RefusedTargetSpecial
 done
-for t in 00000000000000000000ffff0a000001 20010db8000100000000000000000002; do
+for t in 00000000000000000000ffff0a000001 20010db8000100000000000000000002 \
+	20010db8007700000000000000000005; do
 	check_target "$(opt6 $t 80)" RefusedTargetIsProxy
 done
 for t in 00000000000000000000ffff0a090909 0000000000000000000000000a090909 \

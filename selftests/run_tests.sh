@@ -20,8 +20,10 @@ for t in "${tests[@]}"; do
 	t=${t#./}
 	echo "# selftests: mptcp_proxy: $t"
 	dmesg -c > /dev/null
+	start=$(date +%s)
 	timeout -s KILL "$timeout" bash "./$t" 2>&1 | sed -u 's/^/# /'
 	rc=${PIPESTATUS[0]}
+	echo "# $t took $(($(date +%s) - start)) s"
 	# Oopses, warnings, and what the debug kernel's checkers report (KASAN and KFENCE
 	# say "BUG:", lockdep and debugobjects "WARNING:", UBSAN its own name).
 	oops=$(dmesg | grep -E 'Oops|BUG:|WARNING:|Call Trace|general protection|refcount_t:|UBSAN:|ODEBUG:|possible recursive locking|circular locking' | head -5)

@@ -17,9 +17,13 @@
 //!
 //! # Shared state and what protects what
 //!
-//! - [`Registry::conns`] (a BH spinlock) maps each MPTCP connection ([`ConnKey`], the
-//!   address of its `mptcp_sock`) to its [`Coupling`]. Taken only when a subflow attaches
-//!   or detaches, never per ACK.
+//! - Each network namespace has its own [`Registry`] ([`NetLia`]), whose `conns` (a BH
+//!   spinlock) maps each MPTCP connection of the namespace ([`ConnKey`], the address of
+//!   its `mptcp_sock`) to its [`Coupling`]. Taken only when a subflow attaches or
+//!   detaches and when `/proc/net/lia` is read, never per ACK; namespaces never contend.
+//!   A subflow reaches its namespace's registry only while the namespace is alive
+//!   (`Net::with_data`); one that outlives it (an orphan) keeps its [`Coupling`] alive
+//!   by its own reference and frees it when it detaches.
 //! - [`Coupling::state`] (a BH spinlock) protects one connection's [`Connection`]: the
 //!   subflow slots and the last alpha. Taken once per ACK by the subflow that received
 //!   it; subflows of one connection on different CPUs serialise here, for a few dozen
@@ -47,8 +51,9 @@ use kernel::rbtree::RBTree;
 use kernel::sync::Arc;
 
 use crate::sys::cong::{CongestionOps, SharedPriv, CA_LOSS};
-use crate::sys::net::Net;
+use crate::sys::net::{GracePeriod, Net};
 use crate::sys::proc::SeqWriter;
+use crate::sys::rcu::RcuBox;
 use crate::sys::stats::Counters;
 use crate::sys::sync::{new_spinlock_bh, SpinLockBh};
 use crate::sys::tcp::{ConnKey, TcpSock};
@@ -85,28 +90,66 @@ fn stat(sk: &TcpSock, s: Stat) {
     // A subflow may outlive its namespace's pernet exit (an orphan of a kernel socket),
     // and the counters with it: count only while the namespace lives.
     sk.net()
-        .with_data(|data: &crate::NetData| data.lia.inc(s as usize));
+        .with_data(|data: &crate::NetData| data.lia.stats.inc(s as usize));
 }
 
 /// The coupling state of one MPTCP connection.
 #[pin_data]
 pub(crate) struct Coupling {
     key: ConnKey,
-    /// The namespace (its address, only compared), for `/proc/net/lia`.
-    net: usize,
     #[pin]
     state: SpinLockBh<Connection>,
 }
 
-/// All couplings, by connection.
+/// The couplings of one namespace, by connection.
 #[pin_data]
 pub(crate) struct Registry {
     #[pin]
     conns: SpinLockBh<RBTree<ConnKey, Arc<Coupling>>>,
 }
 
+/// `lia`'s part of the per-namespace data.
+#[derive(Zeroable)]
+pub(crate) struct NetLia {
+    stats: Stats,
+    /// Set in `init`, unpublished in `pre_exit`, freed in `exit`.
+    registry: RcuBox<Pin<KBox<Registry>>>,
+}
+
+impl NetLia {
+    /// Namespace set-up: creates the registry.
+    pub(crate) fn init(&self) -> Result {
+        let reg = KBox::pin_init(Registry::new(), GFP_KERNEL)?;
+        self.registry.replace(Some(KBox::new(reg, GFP_KERNEL)?));
+        Ok(())
+    }
+
+    /// Namespace teardown, first step: subflows no longer find the registry.
+    pub(crate) fn pre_exit(&self) {
+        self.registry.retire();
+    }
+
+    /// Namespace teardown, after a grace period: frees the registry (attached subflows
+    /// hold their own references to their couplings).
+    pub(crate) fn exit(&self, gp: &GracePeriod) {
+        drop(self.registry.take_retired(gp));
+    }
+
+    /// Runs `f` with the namespace's registry, if it has one. Does not sleep.
+    fn with_registry<R>(&self, f: impl FnOnce(&Registry) -> R) -> Option<R> {
+        self.registry.read(|r| r.map(|r| f(r)))
+    }
+}
+
+/// Runs `f` with the registry of the socket's namespace, while the namespace lives.
+fn with_registry<R>(sk: &TcpSock, f: impl FnOnce(&Registry) -> R) -> Option<R> {
+    sk.net()
+        .with_data(|data: &crate::NetData| data.lia.with_registry(f))
+        .flatten()
+}
+
 impl Registry {
-    pub(crate) fn new() -> impl PinInit<Self> {
+    fn new() -> impl PinInit<Self> {
         pin_init!(Self {
             conns <- new_spinlock_bh!(RBTree::new(), "lia_registry"),
         })
@@ -122,7 +165,6 @@ impl Registry {
                 let c = Arc::pin_init(
                     pin_init!(Coupling {
                         key,
-                        net: sk.net().as_ptr() as usize,
                         state <- new_spinlock_bh!(Connection::new(), "lia_conn"),
                     }),
                     GFP_ATOMIC,
@@ -149,7 +191,7 @@ impl Registry {
         }
     }
 
-    /// Writes the couplings of namespace `net` as a table.
+    /// Writes the couplings as a table (`net`: their namespace).
     fn show(&self, w: &mut SeqWriter, net: &Net) {
         let _ = writeln!(
             w,
@@ -159,7 +201,7 @@ impl Registry {
         // namespace's administrator.
         let admin = w.opener_net_admin(net);
         let conns = self.conns.lock();
-        for c in conns.values().filter(|c| c.net == net.as_ptr() as usize) {
+        for c in conns.values() {
             let st = c.state.lock();
             let (coupled, alpha, total, div) = match st.coupled() {
                 Some(k) => (
@@ -197,10 +239,6 @@ const F_SETTLED: u32 = 1 << 0;
 pub(crate) struct Lia;
 
 impl Lia {
-    fn registry() -> Option<&'static Registry> {
-        crate::SHARED.get().map(|s| &s.lia)
-    }
-
     /// Tries to join the coupling of the socket's MPTCP connection.
     fn try_attach(sk: &TcpSock, p: &mut SharedPriv<Coupling>) {
         let Some(sub) = sk.mptcp_subflow() else {
@@ -213,10 +251,11 @@ impl Lia {
             stat(sk, Stat::MptcpFallback);
             return;
         }
-        let Some(reg) = Self::registry() else {
+        // No registry: the namespace is going away; try again on the next ACK.
+        let Some(attached) = with_registry(sk, |reg| reg.attach(sk, sub.conn)) else {
             return;
         };
-        match reg.attach(sk, sub.conn) {
+        match attached {
             Some((coupling, slot)) => {
                 p.set(coupling);
                 p.slot = slot as u32;
@@ -232,9 +271,8 @@ impl Lia {
 
     fn detach(sk: &TcpSock, p: &mut SharedPriv<Coupling>) {
         if let Some(coupling) = p.take() {
-            if let Some(reg) = Self::registry() {
-                reg.detach(sk, coupling, p.slot as usize);
-            }
+            // Without the registry (namespace gone) the reference is just dropped.
+            with_registry(sk, |reg| reg.detach(sk, coupling, p.slot as usize));
         }
     }
 
@@ -342,8 +380,8 @@ impl CongestionOps for Lia {
 
 /// `/proc/net/lia`: the couplings of the namespace.
 pub(crate) fn show_conns(w: &mut SeqWriter, net: &Net) {
-    if let Some(reg) = Lia::registry() {
-        reg.show(w, net);
+    if let Some(data) = net.data::<crate::NetData>() {
+        data.lia.with_registry(|reg| reg.show(w, net));
     }
 }
 
@@ -351,7 +389,7 @@ pub(crate) fn show_conns(w: &mut SeqWriter, net: &Net) {
 pub(crate) fn show_stats(w: &mut SeqWriter, net: &Net) {
     if let Some(data) = net.data::<crate::NetData>() {
         for &s in Stat::ALL {
-            let _ = writeln!(w, "{:<24}{}", s.name(), data.lia.get(s as usize));
+            let _ = writeln!(w, "{:<24}{}", s.name(), data.lia.stats.get(s as usize));
         }
     }
 }

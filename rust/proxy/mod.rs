@@ -35,7 +35,7 @@ use kernel::sync::Arc;
 
 use crate::inet::addr::{Addr, Family};
 use crate::inet::syn::{self, Syn};
-use crate::sys::net::Net;
+use crate::sys::net::{GracePeriod, Net};
 use crate::sys::netfilter::{Skb, Verdict};
 use crate::sys::proc::SeqWriter;
 use crate::sys::rcu::RcuBox;
@@ -273,10 +273,22 @@ impl NetProxy {
         self.stats.add(Stat::BytesDown as usize, down);
     }
 
-    /// Stops the proxy and frees the configuration (namespace exit).
-    pub(crate) fn exit(&self) {
-        self.stop();
-        self.config.replace(None);
+    /// Namespace teardown, first step (the hooks and sysctls are gone already): the gate
+    /// and the sysctl readers no longer see the runtime or the configuration.
+    pub(crate) fn pre_exit(&self) {
+        self.runtime.retire();
+        self.config.retire();
+    }
+
+    /// Namespace teardown, after a grace period: stops the runtime (resets its
+    /// connections, waits for its work) and frees what [`NetProxy::pre_exit`] unpublished.
+    pub(crate) fn exit(&self, gp: &GracePeriod) {
+        if let Some(h) = self.runtime.take_retired(gp) {
+            h.rt.shutdown();
+            drop(h);
+            flush_work();
+        }
+        drop(self.config.take_retired(gp));
     }
 
     /// `/proc/net/mptcp_proxy_stat`: the counters, `Name Value` lines, then the gauges.

@@ -95,12 +95,37 @@ impl Net {
 static NET_ID: AtomicU32 = AtomicU32::new(0);
 
 /// Per-namespace data of the module: zero-initialised by the kernel, then `init`.
+///
+/// Teardown has two steps, as in the kernel: `pre_exit` unpublishes what RCU readers
+/// (packet hooks, softirq callbacks) can reach, without waiting; the kernel then waits
+/// for one RCU grace period for the whole batch of dying namespaces (or all of them at
+/// unregistration), and `exit` frees what `pre_exit` unpublished. A namespace's exit
+/// thus costs no grace period of its own.
 pub(crate) trait PernetData: Zeroable + Sync + Sized + 'static {
     /// Called for each namespace when it is created, or at registration for namespaces
-    /// that exist already (e.g. to create `/proc/net` files).
+    /// that exist already (e.g. to create `/proc/net` files). On failure the data is
+    /// freed at once: undo everything first (see [`GracePeriod::wait`]).
     fn init(net: &Net, data: &Self) -> Result;
-    /// Called for each namespace when it is torn down, or at unregistration.
-    fn exit(net: &Net, data: &Self);
+    /// Called for each namespace when it is torn down, or at unregistration, before the
+    /// grace period. Process context.
+    fn pre_exit(net: &Net, data: &Self);
+    /// Called after `pre_exit` and a grace period; the data is freed right after.
+    fn exit(net: &Net, data: &Self, gp: &GracePeriod);
+}
+
+/// Proof, passed by reference, that an RCU grace period has passed since the namespace's
+/// `pre_exit` (in [`PernetData::exit`]) or since the call of [`GracePeriod::wait`]: what
+/// was unpublished before it is no longer seen by any RCU reader.
+pub(crate) struct GracePeriod(());
+
+impl GracePeriod {
+    /// Waits for a grace period (process context) and runs `f` with the proof; the proof
+    /// cannot outlive `f`.
+    pub(crate) fn wait<R>(f: impl FnOnce(&GracePeriod) -> R) -> R {
+        // SAFETY: callers are in process context (documented requirement).
+        unsafe { bindings::synchronize_rcu() };
+        f(&GracePeriod(()))
+    }
 }
 
 /// A registered `pernet_operations` for `T`; unregisters on drop.
@@ -119,6 +144,7 @@ impl<T: PernetData> Registration<T> {
     pub(crate) fn register() -> Result<Self> {
         let ops = bindings::pernet_operations {
             init: Some(init_callback::<T>),
+            pre_exit: Some(pre_exit_callback::<T>),
             exit: Some(exit_callback::<T>),
             // CAST: `AtomicU32` has the layout of `u32`; the kernel writes the id once,
             // before any namespace callback runs.
@@ -169,16 +195,32 @@ unsafe extern "C" fn init_callback<T: PernetData>(net: *mut bindings::net) -> ke
     }
 }
 
-/// The pernet `exit` of [`Registration`]'s ops table.
+/// The pernet `pre_exit` of [`Registration`]'s ops table.
 ///
 /// # Safety
 ///
 /// Only the kernel calls it, with a namespace being torn down (still alive).
+unsafe extern "C" fn pre_exit_callback<T: PernetData>(net: *mut bindings::net) {
+    // SAFETY: the kernel calls `pre_exit` with a namespace that is still alive.
+    let net = unsafe { Net::from_raw(net) };
+    if let Some(data) = net.data::<T>() {
+        T::pre_exit(net, data);
+    }
+}
+
+/// The pernet `exit` of [`Registration`]'s ops table.
+///
+/// # Safety
+///
+/// Only the kernel calls it, with a namespace being torn down (still alive), after the
+/// namespace's `pre_exit` and a grace period (`ops_undo_list()` in
+/// net/core/net_namespace.c calls `synchronize_rcu()` between the two).
 unsafe extern "C" fn exit_callback<T: PernetData>(net: *mut bindings::net) {
     // SAFETY: the kernel calls `exit` with a namespace that is still alive.
     let net = unsafe { Net::from_raw(net) };
     if let Some(data) = net.data::<T>() {
-        T::exit(net, data);
+        // A grace period has passed since `pre_exit` (see above).
+        T::exit(net, data, &GracePeriod(()));
     }
 }
 
@@ -197,7 +239,36 @@ impl Net {
                 let addr: bindings::in6_addr =
                     unsafe { core::mem::transmute::<[u8; 16], bindings::in6_addr>(b) };
                 // SAFETY: valid namespace and address; no device restriction.
-                unsafe { bindings::ipv6_chk_addr(self.as_ptr(), &addr, core::ptr::null(), 0) != 0 }
+                if unsafe { bindings::ipv6_chk_addr(self.as_ptr(), &addr, core::ptr::null(), 0) }
+                    != 0
+                {
+                    return true;
+                }
+                // Not an interface address, but maybe delivered locally all the same: a
+                // local route (AnyIP, `ip -6 route add local PREFIX dev lo`), as
+                // inet_addr_type() sees for IPv4.
+                // SAFETY: valid namespace and address; no source, device or packet; the
+                // lookup takes the RCU read lock it needs and returns a held route or null.
+                let rt = unsafe {
+                    bindings::rt6_lookup(
+                        self.as_ptr(),
+                        &addr,
+                        core::ptr::null(),
+                        0,
+                        core::ptr::null(),
+                        0,
+                    )
+                };
+                if rt.is_null() {
+                    return false;
+                }
+                let local = bindings::RTF_LOCAL | bindings::RTF_ANYCAST;
+                // SAFETY: `rt` is a held route; its reference is dropped once read.
+                unsafe {
+                    let is_local = (*rt).rt6i_flags & local != 0;
+                    bindings::dst_release(core::ptr::addr_of_mut!((*rt).dst));
+                    is_local
+                }
             }
         }
     }

@@ -277,25 +277,23 @@ impl Hooks {
         Ok(())
     }
 
-    /// Unregisters the hooks and waits until none runs any more (the pernet data they
-    /// read is freed right after the namespace's exit); no-op for unregistered ones.
+    /// Unregisters the hooks (no-op for unregistered ones) without waiting: a hook that
+    /// started before may still run until the next RCU grace period, and reads the pernet
+    /// data, so call it in `pre_exit` (the kernel waits for one before `exit` and the
+    /// freeing of the data) or wait with [`super::net::GracePeriod::wait`].
     pub(crate) fn unregister(&self, net: &Net) {
         let ops = self.0.get().cast::<bindings::nf_hook_ops>();
-        let mut any = false;
         for i in 0..NHOOKS {
             // SAFETY: the entries are plain data in our pernet block; a registered entry
-            // has its `hook` set (see `register`).
+            // has its `hook` set (see `register`). Netfilter copies what it needs of an
+            // entry when registering and frees its own arrays after a grace period, so
+            // clearing the entry at once is fine.
             unsafe {
                 if (*ops.add(i)).hook.is_some() {
                     bindings::nf_unregister_net_hook(net.as_ptr(), ops.add(i));
                     ops.add(i).write_bytes(0, 1);
-                    any = true;
                 }
             }
-        }
-        if any {
-            // SAFETY: process context (pernet exit); hooks run under RCU.
-            unsafe { bindings::synchronize_net() };
         }
     }
 }
