@@ -9,35 +9,38 @@
 //!
 //! # When the coupling is recomputed
 //!
-//! Not on every ACK. In congestion avoidance a window grows by at most one packet per
-//! RTT, so `alpha` moves by O(1/w) per RTT and recomputing more often changes nothing but
-//! the cost. The coupling is recomputed on the first update after
+//! Whenever one of its inputs changed: the reporting subflow's window or RTT differs
+//! from what it last reported, or a subflow attached, detached, became able or unable
+//! to send, or reported a loss or an undo (its new window). A peer's window and RTT only
+//! change on its own ACKs and loss events, which it reports as they happen, so every
+//! increase is computed from the current windows and RTTs of all coupled subflows, as
+//! RFC 6356 defines it, and never from an older state (a peer in slow start doubles its
+//! window every RTT: a coupling computed once per RTT could lag by 2x and be up to 2x
+//! more aggressive than the RFC). The cost is one pass over at most [`MAX_SUBFLOWS`]
+//! slots per ACK that moved a window or an RTT.
 //!
-//! - the smallest RTT among the coupled subflows has elapsed since the last computation
-//!   (so a subflow in slow start, doubling per RTT, is tracked within a factor of two), or
-//! - something that moves `alpha` at once: a subflow attached, detached, became able or
-//!   unable to send, or reported a loss (its window halves).
+//! # Which subflows are coupled
 //!
-//! A subflow that has not reported for [`SILENT_US`] plus twice its RTT (a dead path in
-//! repeated timeouts gets no ACKs, so it cannot say its window collapsed) is left out of
-//! the computation, so it does not inflate the others' windows with a window it no
-//! longer has.
+//! RFC 6356 couples all subflows of a connection. A subflow is left out only while it
+//! cannot carry data: not yet established or closing, or marked *stale* by the MPTCP
+//! stack (`mptcp_subflow_context.stale`: `net.mptcp.stale_loss_cnt` retransmission
+//! timeouts without progress while other subflows work; the scheduler no longer sends
+//! on it). Each subflow says whether it can carry data with every report. A subflow in
+//! loss recovery stays coupled however long the recovery lasts (it gets no
+//! congestion-avoidance callbacks then, but its window is current: the loss reported it);
+//! after a retransmission timeout its window is what is in flight, usually one packet,
+//! and reported as such.
 
-use super::math::{ai_divisor, couple, Coupled, Sample, MAX_SUBFLOWS, RTT_MIN_US};
-
-/// Slack before a silent subflow is left out of the coupling, us (on top of 2 RTTs).
-pub const SILENT_US: u64 = 200_000;
+use super::math::{ai_divisor, couple, Coupled, Sample, MAX_SUBFLOWS};
 
 #[derive(Clone, Copy, Debug, Default)]
 struct Slot {
     /// The slot belongs to a subflow.
     used: bool,
-    /// The subflow is established and can send: only those are coupled.
+    /// The subflow can carry data (established, not stale): only those are coupled.
     active: bool,
     /// Its last reported window and RTT.
     sample: Sample,
-    /// When it last reported, us.
-    last_us: u64,
 }
 
 /// How a subflow grows its window in congestion avoidance.
@@ -64,10 +67,8 @@ pub struct Connection {
     slots: [Slot; MAX_SUBFLOWS],
     /// The last computation; `None` before the first one.
     coupled: Option<Coupled>,
-    /// Something changed that moves alpha at once.
+    /// An input changed since the last computation.
     dirty: bool,
-    /// Time (us, any monotonic clock) after which the next update recomputes.
-    next_update_us: u64,
 }
 
 impl Connection {
@@ -102,38 +103,43 @@ impl Connection {
         self.slots.iter().filter(|s| s.used).count()
     }
 
-    /// A subflow reports a loss (or an undo): its window becomes `new_cwnd` and alpha is
-    /// recomputed on the next update. `now_us` as for [`Connection::update`].
-    pub fn loss(&mut self, idx: usize, new_cwnd: u32, now_us: u64) {
+    /// A subflow reports a loss, an undo or a timeout: its window becomes `new_cwnd`, and
+    /// whether it can carry data; the next update recomputes.
+    pub fn loss(&mut self, idx: usize, new_cwnd: u32, active: bool) {
         if let Some(slot) = self.slots.get_mut(idx).filter(|s| s.used) {
             slot.sample.cwnd = new_cwnd;
-            slot.last_us = now_us;
+            slot.active = active;
             self.dirty = true;
         }
     }
 
-    /// A subflow reports its window and RTT on an ACK, and whether it can send; returns
-    /// how it increases its window. `now_us` is a monotonic time in microseconds.
-    pub fn update(&mut self, idx: usize, sample: Sample, active: bool, now_us: u64) -> Update {
+    /// A subflow reports its window and RTT on an ACK, and whether it can carry data;
+    /// returns how it increases its window.
+    pub fn update(&mut self, idx: usize, sample: Sample, active: bool) -> Update {
         let Some(slot) = self.slots.get_mut(idx).filter(|s| s.used) else {
             return Update {
                 increase: Increase::Reno,
                 recomputed: false,
             };
         };
-        if slot.active != active {
+        if slot.active != active || slot.sample != sample {
             self.dirty = true;
         }
         slot.active = active;
         slot.sample = sample;
-        slot.last_us = now_us;
 
-        let recomputed = self.dirty || self.coupled.is_none() || now_us >= self.next_update_us;
+        let recomputed = self.dirty || self.coupled.is_none();
         if recomputed {
-            self.recompute(now_us);
+            self.coupled = couple(
+                self.slots
+                    .iter()
+                    .filter(|s| s.used && s.active)
+                    .map(|s| s.sample),
+            );
+            self.dirty = false;
         }
-        // A subflow left out of the computation (it cannot send right now) still grows no
-        // faster than the coupled ones.
+        // A subflow left out of the computation (it cannot carry data right now) still
+        // grows no faster than the coupled ones.
         let increase = match self.coupled {
             Some(c) if c.subflows >= 2 => Increase::Coupled(ai_divisor(&c, sample.cwnd)),
             _ => Increase::Reno,
@@ -142,27 +148,6 @@ impl Connection {
             increase,
             recomputed,
         }
-    }
-
-    fn recompute(&mut self, now_us: u64) {
-        let live = |s: &&Slot| {
-            let quiet = now_us.saturating_sub(s.last_us);
-            quiet <= SILENT_US + 2 * s.sample.rtt_us as u64
-        };
-        let active = self
-            .slots
-            .iter()
-            .filter(|s| s.used && s.active)
-            .filter(live);
-        self.coupled = couple(active.clone().map(|s| s.sample));
-        let min_rtt = active
-            .map(|s| s.sample.rtt_us)
-            .filter(|&r| r > 0)
-            .min()
-            .unwrap_or(0)
-            .max(RTT_MIN_US);
-        self.next_update_us = now_us.saturating_add(min_rtt as u64);
-        self.dirty = false;
     }
 
     /// The last computed coupling, for reporting (`None` before the first one).

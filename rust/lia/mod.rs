@@ -286,11 +286,11 @@ impl Lia {
         }
         // Fallback, or the subflow lost its MPTCP context (closed before being accepted):
         // leave the coupling for good.
-        if sk.mptcp_subflow().map_or(true, |sub| sub.fallback) {
+        let Some(sub) = sk.mptcp_subflow().filter(|sub| !sub.fallback) else {
             Self::detach(sk, p);
             stat(sk, Stat::MptcpFallback);
             return Increase::Reno;
-        }
+        };
         let Some(coupling) = p.get() else {
             return Increase::Reno;
         };
@@ -298,25 +298,29 @@ impl Lia {
             cwnd: sk.cwnd(),
             rtt_us: sk.srtt_us(),
         };
-        let active = sk.can_send();
+        let active = sk.can_send() && !sub.stale;
         let upd = coupling
             .state
             .lock()
-            .update(p.slot as usize, sample, active, sk.clock_us());
+            .update(p.slot as usize, sample, active);
         if upd.recomputed {
             stat(sk, Stat::AlphaRecomputed);
         }
         upd.increase
     }
 
-    /// A loss or an undo set the subflow's window to `cwnd`: alpha is due.
+    /// A loss, an undo or a timeout set the subflow's window to `cwnd`: alpha is due.
     fn window_changed(sk: &TcpSock, p: &SharedPriv<Coupling>, cwnd: u32) {
         if let Some(coupling) = p.get() {
-            coupling
-                .state
-                .lock()
-                .loss(p.slot as usize, cwnd, sk.clock_us());
+            let active = Self::can_carry_data(sk);
+            coupling.state.lock().loss(p.slot as usize, cwnd, active);
         }
+    }
+
+    /// Whether the subflow takes part in the coupling now: established and not marked
+    /// stale by the MPTCP stack (see `coupling`'s "Which subflows are coupled").
+    fn can_carry_data(sk: &TcpSock) -> bool {
+        sk.can_send() && sk.mptcp_subflow().is_some_and(|sub| !sub.stale)
     }
 }
 

@@ -49,6 +49,9 @@ pub(crate) struct Subflow {
     pub(crate) conn: ConnKey,
     /// The connection fell back to plain TCP.
     pub(crate) fallback: bool,
+    /// The MPTCP stack marked the subflow stale (`net.mptcp.stale_loss_cnt` timeouts
+    /// without progress): the scheduler sends nothing on it until it recovers.
+    pub(crate) stale: bool,
 }
 
 impl TcpSock {
@@ -92,12 +95,6 @@ impl TcpSock {
         } else {
             (srtt8 >> 3).max(1)
         }
-    }
-
-    /// The socket's cached TCP clock, microseconds (monotonic, refreshed per packet).
-    pub(crate) fn clock_us(&self) -> u64 {
-        // SAFETY: valid `tcp_sock` per the type invariants.
-        unsafe { (*self.tp()).tcp_mstamp }
     }
 
     /// `tcp_in_slow_start()`.
@@ -186,9 +183,25 @@ impl TcpSock {
         let flags = unsafe { read_volatile(addr_of!((*msk).flags)) };
         // SAFETY: as above; the token is set before subflows exist.
         let token = unsafe { read_volatile(addr_of!((*msk).token)) };
+        // `stale` is one bit of a 32-bit bitfield word that the MPTCP socket's side
+        // writes under its data lock: the word is read once, with one load (a racy read
+        // of a flag, as the C readers of `subflow->stale` do), into an otherwise empty
+        // copy of its struct whose generated accessor then extracts the bit.
+        // SAFETY: `ctx` is valid (above); `reset`'s struct_group is a view of the same
+        // bytes, so the flags view is always initialised memory.
+        let word = unsafe {
+            read_volatile(addr_of!(
+                (*ctx).__bindgen_anon_1.__bindgen_anon_1._bitfield_1
+            ))
+        };
+        let view = bindings::mptcp_subflow_context__bindgen_ty_1__bindgen_ty_1 {
+            _bitfield_1: word,
+            ..Default::default()
+        };
         Some(Subflow {
             conn: ConnKey(conn as usize, token),
             fallback: flags & (1 << bindings::MPTCP_FALLBACK_DONE) != 0,
+            stale: view.stale() != 0,
         })
     }
 }
