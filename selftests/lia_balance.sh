@@ -5,7 +5,8 @@
 # on path 1 only. Coupled subflows move traffic off the congested path: the ratio of the
 # MPTCP subflow's goodput on path 1 to the competing flow's is at most 0.6 of what
 # uncoupled Reno subflows get in the same test, while the path-2 subflow still fills
-# path 2.
+# path 2, the path-1 subflow still carries some traffic and the competing flow gets at
+# least half of path 1.
 . "$(dirname "$0")/lib.sh"
 
 RATE=${RATE:-20}	# each path, Mbit/s
@@ -51,7 +52,7 @@ run() {
 }
 
 run lia
-LIA_RATIO=$RATIO LIA_P2=$P2
+LIA_RATIO=$RATIO LIA_P1=$P1 LIA_P2=$P2 LIA_TCP=$TCP
 run reno
 RENO_RATIO=$RATIO
 limit=$(awk -v r="$RENO_RATIO" 'BEGIN { printf "%.3f\n", r * 0.6 }')
@@ -59,6 +60,13 @@ echo "# congestion balancing: path-1 MPTCP/TCP ratio lia=$LIA_RATIO uncoupled-re
 mp_check "lia moves traffic off the congested path: $LIA_RATIO <= 0.6 x $RENO_RATIO" mp_le "$LIA_RATIO" "$limit"
 min=$((RATE * 1000000 * 8 / 10))
 mp_check "lia's path-2 subflow fills path 2 (>= 80%: $((LIA_P2 / 1000)) kbit/s)" test $LIA_P2 -ge $min
+# Lower bounds: moving traffic off path 1 is not abandoning it (in LIA's equilibrium the
+# two subflows' windows are in the inverse ratio of their loss rates, never zero), and
+# the competing flow is not pushed below half of its path either.
+mp_check "lia keeps using path 1 (>= 5%: $((LIA_P1 / 1000)) kbit/s)" \
+	test $LIA_P1 -ge $((RATE * 1000000 / 20))
+mp_check "the competing TCP flow gets at least half of path 1 ($((LIA_TCP / 1000)) kbit/s)" \
+	test $LIA_TCP -ge $((RATE * 1000000 / 2))
 [ $mp_nfail = 0 ] || mp_debug "$MP_CLI" "$MP_SRV"
 mp_cleanup
 mp_module_unload || mp_info "module still in use at exit"

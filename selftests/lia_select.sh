@@ -89,10 +89,10 @@ ok=0
 	[ "$(mp_field "$c" sent)" = "$(mp_field "$s" recv)" ] && ok=1
 mp_check "transfer intact across $flaps subflow removals and additions" test $ok = 1
 joins=$(mp_counter "$MP_SRV" MPTcpExtMPJoinAckRx)
-# The first join at start, then a new subflow for re-added endpoints (the last one may
-# come after the transfer ended).
+# The first join at start, then a new subflow for each re-added endpoint (the last one
+# may come after the transfer ended): at least one join per re-addition.
 mp_check "subflows really rejoined ($joins joins for $flaps re-additions)" \
-	test "$flaps" -ge 1 -a "$joins" -ge 2
+	test "$flaps" -ge 1 -a "$joins" -ge "$flaps"
 
 # Plain TCP on lia runs as Reno and is counted as such.
 mp_bg "$MP_TMP/srv2" ip netns exec "$MP_SRV" "$MP_XFER" -l -m tcp -p 5202 -T 30
