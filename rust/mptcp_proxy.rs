@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! mptcp_proxy: an MPTCP-to-TCP proxy and the `lia` coupled congestion control for the
-//! in-kernel MPTCP stack.
+//! mptcp_proxy: an MPTCP-to-TCP proxy and the `lia` and `olia` coupled congestion
+//! controls for the in-kernel MPTCP stack.
 //!
 //! The crate has four parts. `sys` is the only place with `unsafe` code and raw
 //! `bindings::` use: thin, generic wrappers over the kernel's C interfaces, which know
@@ -23,14 +23,14 @@ mod proxy;
 mod sys;
 
 use inet::addr::Family;
-use sys::net::{GracePeriod, Net, PernetData};
+use sys::net::{Net, PernetData};
 use sys::netfilter::{Skb, Verdict};
 
 module! {
     type: MptcpProxy,
     name: "mptcp_proxy",
     author: "mptcp-proxy developers",
-    description: "MPTCP proxy to legacy TCP servers and lia coupled congestion control",
+    description: "MPTCP proxy to legacy TCP servers and the lia and olia coupled congestion controls",
     license: "GPL",
 }
 
@@ -98,9 +98,9 @@ impl PernetData for NetData {
         data.lia.pre_exit();
     }
 
-    fn exit(net: &Net, data: &Self, gp: &GracePeriod) {
-        data.proxy.exit(gp);
-        data.lia.exit(gp);
+    fn exit(net: &Net, data: &Self) {
+        data.proxy.exit();
+        data.lia.exit();
         Self::remove_files(net);
     }
 }
@@ -117,15 +117,14 @@ impl NetData {
     }
 
     /// `init` failed after the registry was made (and maybe hooks registered): unpublish,
-    /// wait for readers, free; the kernel frees the data on return.
+    /// then free; the kernel frees the data on return. Freeing the retired registry, which
+    /// always exists here, waits for a grace period, and so for the hooks too.
     fn undo(net: &Net, data: &Self) {
         data.hooks.unregister(net);
         data.proxy.pre_exit();
         data.lia.pre_exit();
-        GracePeriod::wait(|gp| {
-            data.proxy.exit(gp);
-            data.lia.exit(gp);
-        });
+        data.proxy.exit();
+        data.lia.exit();
     }
 }
 
@@ -167,6 +166,7 @@ impl sys::sysctl::Sysctls for NetData {
 /// [`SHARED`] first, then the shared state itself.
 struct MptcpProxy {
     _lia: sys::cong::Registration<lia::Lia>,
+    _olia: sys::cong::Registration<lia::Olia>,
     _pernet: sys::net::Registration<NetData>,
     _shared: sys::global::Installed<Shared>,
 }
@@ -184,8 +184,10 @@ impl kernel::Module for MptcpProxy {
         let shared = SHARED.install(shared)?;
         let pernet = sys::net::Registration::<NetData>::register()?;
         let lia = sys::cong::Registration::<lia::Lia>::register(module)?;
+        let olia = sys::cong::Registration::<lia::Olia>::register(module)?;
         Ok(MptcpProxy {
             _lia: lia,
+            _olia: olia,
             _pernet: pernet,
             _shared: shared,
         })

@@ -6,7 +6,9 @@
 # MPTCP subflow's goodput on path 1 to the competing flow's is at most 0.6 of what
 # uncoupled Reno subflows get in the same test, while the path-2 subflow still fills
 # path 2, the path-1 subflow still carries some traffic and the competing flow gets at
-# least half of path 1.
+# least half of path 1. olia runs in the same test: it must do measurably better than lia
+# at leaving path 1 to the competing flow (the paper's scenario where LIA is not
+# Pareto-optimal).
 . "$(dirname "$0")/lib.sh"
 
 RATE=${RATE:-20}	# each path, Mbit/s
@@ -53,8 +55,10 @@ run() {
 
 run lia
 LIA_RATIO=$RATIO LIA_P1=$P1 LIA_P2=$P2 LIA_TCP=$TCP
+run olia
+OLIA_RATIO=$RATIO OLIA_P2=$P2 OLIA_TCP=$TCP
 run reno
-RENO_RATIO=$RATIO
+RENO_RATIO=$RATIO RENO_P1=$P1 RENO_TCP=$TCP
 limit=$(awk -v r="$RENO_RATIO" 'BEGIN { printf "%.3f\n", r * 0.6 }')
 echo "# congestion balancing: path-1 MPTCP/TCP ratio lia=$LIA_RATIO uncoupled-reno=$RENO_RATIO (lia must be <= $limit)"
 mp_check "lia moves traffic off the congested path: $LIA_RATIO <= 0.6 x $RENO_RATIO" mp_le "$LIA_RATIO" "$limit"
@@ -63,10 +67,20 @@ mp_check "lia's path-2 subflow fills path 2 (>= 80%: $((LIA_P2 / 1000)) kbit/s)"
 # Lower bounds: moving traffic off path 1 is not abandoning it (in LIA's equilibrium the
 # two subflows' windows are in the inverse ratio of their loss rates, never zero), and
 # the competing flow is not pushed below half of its path either.
-mp_check "lia keeps using path 1 (>= 5%: $((LIA_P1 / 1000)) kbit/s)" \
-	test $LIA_P1 -ge $((RATE * 1000000 / 20))
+mp_check "lia keeps using path 1 (>= 1/4 of uncoupled Reno's $((RENO_P1 / 1000)) kbit/s: $((LIA_P1 / 1000)))" \
+	test $LIA_P1 -ge $((RENO_P1 / 4))
 mp_check "the competing TCP flow gets at least half of path 1 ($((LIA_TCP / 1000)) kbit/s)" \
 	test $LIA_TCP -ge $((RATE * 1000000 / 2))
+# The paper's case against LIA (Khalili et al.): the multipath user has a path of its
+# own (2) and one shared with a single-path user (1). The Pareto-optimal allocation
+# leaves path 1 to the TCP flow; olia must come measurably closer to it than lia: less
+# of its traffic on path 1 relative to the competing flow, and more for that flow.
+echo "# two user types, two bottlenecks: competing TCP gets lia $((LIA_TCP / 1000)), olia $((OLIA_TCP / 1000)), uncoupled-reno $((RENO_TCP / 1000)) kbit/s; path-1 ratios lia=$LIA_RATIO olia=$OLIA_RATIO reno=$RENO_RATIO"
+mp_check "olia closer to the optimum than lia: path-1 ratio $OLIA_RATIO <= 0.8 x $LIA_RATIO" \
+	mp_le "$OLIA_RATIO" "$(awk -v r="$LIA_RATIO" 'BEGIN { printf "%.3f\n", r * 0.8 }')"
+mp_check "olia leaves the competing flow more than lia does ($((OLIA_TCP / 1000)) > $((LIA_TCP / 1000)) kbit/s)" \
+	test "$OLIA_TCP" -gt "$LIA_TCP"
+mp_check "olia's own path still filled (>= 80%: $((OLIA_P2 / 1000)) kbit/s)" test $OLIA_P2 -ge $min
 [ $mp_nfail = 0 ] || mp_debug "$MP_CLI" "$MP_SRV"
 mp_cleanup
 mp_module_unload || mp_info "module still in use at exit"

@@ -32,6 +32,7 @@
 //! and reported as such.
 
 use super::math::{ai_divisor, couple, Coupled, Sample, MAX_SUBFLOWS};
+use super::olia::{self, Path};
 
 #[derive(Clone, Copy, Debug, Default)]
 struct Slot {
@@ -41,6 +42,8 @@ struct Slot {
     active: bool,
     /// Its last reported window and RTT.
     sample: Sample,
+    /// Its inter-loss distance, bytes (`olia` only).
+    distance: u32,
 }
 
 /// How a subflow grows its window in congestion avoidance.
@@ -69,6 +72,8 @@ pub struct Connection {
     coupled: Option<Coupled>,
     /// An input changed since the last computation.
     dirty: bool,
+    /// How many times the coupling was computed.
+    computed: u64,
 }
 
 impl Connection {
@@ -137,6 +142,7 @@ impl Connection {
                     .map(|s| s.sample),
             );
             self.dirty = false;
+            self.computed += 1;
         }
         // A subflow left out of the computation (it cannot carry data right now) still
         // grows no faster than the coupled ones.
@@ -148,6 +154,53 @@ impl Connection {
             increase,
             recomputed,
         }
+    }
+
+    /// `olia`: a subflow reports its window, RTT and inter-loss distance on an ACK, and
+    /// whether it can carry data; returns the change of its window per acknowledged
+    /// packet ([`olia::increase`], units of 2^-32 packets), `None` when it does not take
+    /// part (it cannot carry data, or has no RTT yet). Computed from the current reports
+    /// of all subflows every time: OLIA's `alpha` depends on which windows are largest,
+    /// which a single ACK can change.
+    pub fn update_olia(
+        &mut self,
+        idx: usize,
+        sample: Sample,
+        distance: u32,
+        active: bool,
+    ) -> Option<i64> {
+        let slot = self.slots.get_mut(idx).filter(|s| s.used)?;
+        slot.sample = sample;
+        slot.distance = distance;
+        slot.active = active;
+        if !active {
+            return None;
+        }
+        let mut paths = [Path::default(); MAX_SUBFLOWS];
+        let (mut n, mut me) = (0, None);
+        for (i, s) in self.slots.iter().enumerate() {
+            if s.used && s.active {
+                if i == idx {
+                    me = Some(n);
+                }
+                paths[n] = Path {
+                    sample: s.sample,
+                    distance: s.distance,
+                };
+                n += 1;
+            }
+        }
+        olia::increase(&paths[..n], me?)
+    }
+
+    /// How many times the coupling was computed (`lia`).
+    pub fn computed(&self) -> u64 {
+        self.computed
+    }
+
+    /// The number of subflows taking part now (`olia`'s report).
+    pub fn active(&self) -> usize {
+        self.slots.iter().filter(|s| s.used && s.active).count()
     }
 
     /// The last computed coupling, for reporting (`None` before the first one).

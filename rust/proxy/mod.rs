@@ -35,7 +35,7 @@ use kernel::sync::Arc;
 
 use crate::inet::addr::{Addr, Family};
 use crate::inet::syn::{self, Syn};
-use crate::sys::net::{GracePeriod, Net};
+use crate::sys::net::Net;
 use crate::sys::netfilter::{Skb, Verdict};
 use crate::sys::proc::SeqWriter;
 use crate::sys::rcu::RcuBox;
@@ -282,13 +282,13 @@ impl NetProxy {
 
     /// Namespace teardown, after a grace period: stops the runtime (resets its
     /// connections, waits for its work) and frees what [`NetProxy::pre_exit`] unpublished.
-    pub(crate) fn exit(&self, gp: &GracePeriod) {
-        if let Some(h) = self.runtime.take_retired(gp) {
+    pub(crate) fn exit(&self) {
+        if let Some(h) = self.runtime.take_retired() {
             h.rt.shutdown();
             drop(h);
             flush_work();
         }
-        drop(self.config.take_retired(gp));
+        drop(self.config.take_retired());
     }
 
     /// `/proc/net/mptcp_proxy_stat`: the counters, `Name Value` lines, then the gauges.

@@ -99,33 +99,19 @@ static NET_ID: AtomicU32 = AtomicU32::new(0);
 /// Teardown has two steps, as in the kernel: `pre_exit` unpublishes what RCU readers
 /// (packet hooks, softirq callbacks) can reach, without waiting; the kernel then waits
 /// for one RCU grace period for the whole batch of dying namespaces (or all of them at
-/// unregistration), and `exit` frees what `pre_exit` unpublished. A namespace's exit
-/// thus costs no grace period of its own.
+/// unregistration: `ops_undo_list()` in net/core/net_namespace.c), and `exit` frees what
+/// `pre_exit` unpublished ([`super::rcu::RcuBox::take_retired`] finds that grace period
+/// passed and does not wait). A namespace's exit thus costs no grace period of its own.
 pub(crate) trait PernetData: Zeroable + Sync + Sized + 'static {
     /// Called for each namespace when it is created, or at registration for namespaces
     /// that exist already (e.g. to create `/proc/net` files). On failure the data is
-    /// freed at once: undo everything first (see [`GracePeriod::wait`]).
+    /// freed at once: undo everything first.
     fn init(net: &Net, data: &Self) -> Result;
     /// Called for each namespace when it is torn down, or at unregistration, before the
     /// grace period. Process context.
     fn pre_exit(net: &Net, data: &Self);
     /// Called after `pre_exit` and a grace period; the data is freed right after.
-    fn exit(net: &Net, data: &Self, gp: &GracePeriod);
-}
-
-/// Proof, passed by reference, that an RCU grace period has passed since the namespace's
-/// `pre_exit` (in [`PernetData::exit`]) or since the call of [`GracePeriod::wait`]: what
-/// was unpublished before it is no longer seen by any RCU reader.
-pub(crate) struct GracePeriod(());
-
-impl GracePeriod {
-    /// Waits for a grace period (process context) and runs `f` with the proof; the proof
-    /// cannot outlive `f`.
-    pub(crate) fn wait<R>(f: impl FnOnce(&GracePeriod) -> R) -> R {
-        // SAFETY: callers are in process context (documented requirement).
-        unsafe { bindings::synchronize_rcu() };
-        f(&GracePeriod(()))
-    }
+    fn exit(net: &Net, data: &Self);
 }
 
 /// A registered `pernet_operations` for `T`; unregisters on drop.
@@ -213,14 +199,12 @@ unsafe extern "C" fn pre_exit_callback<T: PernetData>(net: *mut bindings::net) {
 /// # Safety
 ///
 /// Only the kernel calls it, with a namespace being torn down (still alive), after the
-/// namespace's `pre_exit` and a grace period (`ops_undo_list()` in
-/// net/core/net_namespace.c calls `synchronize_rcu()` between the two).
+/// namespace's `pre_exit` and a grace period.
 unsafe extern "C" fn exit_callback<T: PernetData>(net: *mut bindings::net) {
     // SAFETY: the kernel calls `exit` with a namespace that is still alive.
     let net = unsafe { Net::from_raw(net) };
     if let Some(data) = net.data::<T>() {
-        // A grace period has passed since `pre_exit` (see above).
-        T::exit(net, data, &GracePeriod(()));
+        T::exit(net, data);
     }
 }
 
@@ -235,6 +219,12 @@ impl Net {
                 t == bindings::RTN_LOCAL
             }
             Addr::V6(b) => {
+                // Booted with ipv6.disable=1: no IPv6 address or route tables at all
+                // (both lookups below would dereference them), so nothing is local.
+                // SAFETY: no requirement.
+                if !unsafe { bindings::ipv6_mod_enabled() } {
+                    return false;
+                }
                 // SAFETY: `in6_addr` is 16 bytes of address in network order.
                 let addr: bindings::in6_addr =
                     unsafe { core::mem::transmute::<[u8; 16], bindings::in6_addr>(b) };

@@ -280,14 +280,15 @@ impl Hooks {
     /// Unregisters the hooks (no-op for unregistered ones) without waiting: a hook that
     /// started before may still run until the next RCU grace period, and reads the pernet
     /// data, so call it in `pre_exit` (the kernel waits for one before `exit` and the
-    /// freeing of the data) or wait with [`super::net::GracePeriod::wait`].
+    /// freeing of the data) or wait for one before the data goes.
     pub(crate) fn unregister(&self, net: &Net) {
         let ops = self.0.get().cast::<bindings::nf_hook_ops>();
         for i in 0..NHOOKS {
             // SAFETY: the entries are plain data in our pernet block; a registered entry
-            // has its `hook` set (see `register`). Netfilter copies what it needs of an
-            // entry when registering and frees its own arrays after a grace period, so
-            // clearing the entry at once is fine.
+            // has its `hook` set (see `register`). Netfilter's old hook arrays keep
+            // pointers to the entries (`orig_ops`, read under RCU by nfnetlink_hook dumps)
+            // until a grace period has passed: the entries stay in memory that long (the
+            // pernet data is freed after one), and a dump in between may see one zeroed.
             unsafe {
                 if (*ops.add(i)).hook.is_some() {
                     bindings::nf_unregister_net_hook(net.as_ptr(), ops.add(i));

@@ -5,30 +5,30 @@
 //! C header: [`include/linux/rcupdate.h`](srctree/include/linux/rcupdate.h)
 
 use core::ptr;
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use kernel::alloc::KBox;
 use kernel::bindings;
 use kernel::init::Zeroable;
-
-use super::net::GracePeriod;
 
 /// An optional `KBox<T>` that readers in any context (softirq included) see under
 /// `rcu_read_lock()`, and that process context replaces, waiting for a grace period
 /// before freeing the old value.
 ///
 /// A namespace's teardown unpublishes without waiting ([`RcuBox::retire`], in pre_exit)
-/// and frees after the grace period the kernel waits for anyway
-/// ([`RcuBox::take_retired`], in exit).
+/// and frees after the grace period the kernel waits for anyway between pre_exit and exit
+/// ([`RcuBox::take_retired`], which checks that one has passed and waits only if not).
 ///
 /// # Invariants
 ///
 /// Both pointers are null or come from `KBox::into_raw` and are owned by `self`; `cur` is
-/// what readers see, `retired` a value readers may still hold until the next grace
-/// period. A value is only freed after a grace period that follows its removal from
+/// what readers see, `retired` a value readers may still hold until the grace period
+/// whose cookie (`get_state_synchronize_rcu()`, taken after it left `cur`) is in
+/// `cookie`. A value is only freed after a grace period that follows its removal from
 /// `cur`.
 pub(crate) struct RcuBox<T: Send + Sync> {
     cur: AtomicPtr<T>,
     retired: AtomicPtr<T>,
+    cookie: AtomicUsize,
 }
 
 // SAFETY: null pointers are the empty box.
@@ -70,22 +70,28 @@ impl<T: Send + Sync> RcuBox<T> {
         if old.is_null() {
             return;
         }
-        let older = self.retired.swap(old, Ordering::AcqRel);
-        if !older.is_null() {
-            // Retired twice without being taken: free the older one the slow way.
-            // SAFETY: process context (documented requirement).
-            unsafe { bindings::synchronize_rcu() };
-            // SAFETY: `older` came from `KBox::into_raw` and left `cur` before the grace
-            // period above.
-            drop(unsafe { KBox::from_raw(older) });
-        }
+        // Retired twice without being taken: the older value first.
+        drop(self.take_retired());
+        // SAFETY: no requirement; the cookie names the grace periods to come.
+        let cookie = unsafe { bindings::get_state_synchronize_rcu() };
+        self.cookie.store(cookie as usize, Ordering::Release);
+        self.retired.store(old, Ordering::Release);
     }
 
-    /// The value [`RcuBox::retire`] unpublished before the grace period `gp` proves.
-    pub(crate) fn take_retired(&self, _gp: &GracePeriod) -> Option<KBox<T>> {
+    /// The value [`RcuBox::retire`] unpublished, once a grace period has passed since
+    /// (waiting for one if none has: in a namespace's exit one always has). Process
+    /// context.
+    pub(crate) fn take_retired(&self) -> Option<KBox<T>> {
         let p = self.retired.swap(ptr::null_mut(), Ordering::AcqRel);
-        // SAFETY: `p` is null or came from `KBox::into_raw`; it left `cur` before the
-        // grace period `_gp` stands for, so no reader holds it any more.
-        (!p.is_null()).then(|| unsafe { KBox::from_raw(p) })
+        if p.is_null() {
+            return None;
+        }
+        let cookie = self.cookie.load(Ordering::Acquire);
+        // SAFETY: process context (documented requirement); returns at once when a full
+        // grace period has elapsed since the cookie was taken.
+        unsafe { bindings::cond_synchronize_rcu(cookie as _) };
+        // SAFETY: `p` came from `KBox::into_raw` and left `cur` before the cookie was
+        // taken; a grace period has passed since, so no reader holds it.
+        Some(unsafe { KBox::from_raw(p) })
     }
 }

@@ -52,6 +52,9 @@ pub(crate) struct Subflow {
     /// The MPTCP stack marked the subflow stale (`net.mptcp.stale_loss_cnt` timeouts
     /// without progress): the scheduler sends nothing on it until it recovers.
     pub(crate) stale: bool,
+    /// A backup subflow (either end asked, `MP_PRIO` or `MP_JOIN`'s B flag): the
+    /// scheduler sends on it only while no other subflow can.
+    pub(crate) backup: bool,
 }
 
 impl TcpSock {
@@ -78,6 +81,26 @@ impl TcpSock {
     pub(crate) fn cwnd(&self) -> u32 {
         // SAFETY: valid `tcp_sock` per the type invariants.
         unsafe { (*self.tp()).snd_cwnd }
+    }
+
+    /// Sets the congestion window (`tcp_snd_cwnd_set()`), at least one packet and at most
+    /// the socket's clamp. A congestion-control callback owns the window.
+    pub(crate) fn set_cwnd(&self, cwnd: u32) {
+        let cwnd = cwnd.clamp(1, self.cwnd_clamp().max(1));
+        // SAFETY: valid `tcp_sock`, callbacks serialised per the type invariants.
+        unsafe { (*self.tp()).snd_cwnd = cwnd };
+    }
+
+    /// The largest window the socket allows (`snd_cwnd_clamp`), packets.
+    pub(crate) fn cwnd_clamp(&self) -> u32 {
+        // SAFETY: valid `tcp_sock` per the type invariants.
+        unsafe { (*self.tp()).snd_cwnd_clamp }
+    }
+
+    /// The first unacknowledged sequence number (`snd_una`).
+    pub(crate) fn snd_una(&self) -> u32 {
+        // SAFETY: valid `tcp_sock`; written under the same serialisation.
+        unsafe { (*self.tp()).snd_una }
     }
 
     /// Slow-start threshold, packets.
@@ -202,6 +225,7 @@ impl TcpSock {
             conn: ConnKey(conn as usize, token),
             fallback: flags & (1 << bindings::MPTCP_FALLBACK_DONE) != 0,
             stale: view.stale() != 0,
+            backup: view.backup() != 0 || view.request_bkup() != 0,
         })
     }
 }

@@ -7,3 +7,6 @@ pub mod math;
 
 #[path = "../../../rust/lia/coupling.rs"]
 pub mod coupling;
+
+#[path = "../../../rust/lia/olia.rs"]
+pub mod olia;
