@@ -1,9 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# mptcp_proxy.ko loads, shows up with its metadata, unloads, and 50 load/unload cycles
-# leave nothing for kmemleak to find.
+# mptcp_proxy.ko loads, shows up with its metadata, unloads, and CYCLES (50) load/unload
+# cycles leave nothing for kmemleak to find.
 . "$(dirname "$0")/lib.sh"
+
+CYCLES=${CYCLES:-50}
 
 mp_init
 mp_require_root
@@ -30,14 +32,14 @@ mp_check "module gone after rmmod" eval '! grep -q "^mptcp_proxy " /proc/modules
 if mp_kmemleak_available; then
 	mp_kmemleak_clear
 	fails=0
-	for i in $(seq 50); do
+	for i in $(seq "$CYCLES"); do
 		insmod "$MP_MODULE" || fails=$((fails + 1))
 		rmmod mptcp_proxy || fails=$((fails + 1))
 	done
-	mp_check "50 load/unload cycles all succeed ($fails failures)" test $fails = 0
+	mp_check "$CYCLES load/unload cycles all succeed ($fails failures)" test $fails = 0
 	leaks=$(mp_kmemleak_count)
 	[ "$leaks" = 0 ] || sed 's/^/# /' /sys/kernel/debug/kmemleak | head -60
-	mp_check "kmemleak finds no leak after 50 cycles ($leaks objects)" test "$leaks" = 0
+	mp_check "kmemleak finds no leak after $CYCLES cycles ($leaks objects)" test "$leaks" = 0
 else
 	mp_result $KSFT_SKIP "kmemleak not available (CONFIG_DEBUG_KMEMLEAK, debugfs)"
 fi

@@ -106,29 +106,34 @@ pub fn increase(paths: &[Path], r: usize) -> Option<i64> {
     let used = &used[..n];
     let m = used.iter().map(|p| p.sample.rtt_us).min()? as u64;
 
+    // Every divisor below is at least 1 (clamped RTTs, `Z >= 1`, counts of non-empty
+    // sets); `div` says so without a panicking division, which the kernel's objtool does
+    // not know as noreturn.
+    let div = |a: u64, b: u64| a.checked_div(b).unwrap_or(0);
+
     // First term: y_r / Z^2.
-    let z_of = |p: &Path| ((p.sample.cwnd as u64 * m) << Z_SHIFT) / p.sample.rtt_us as u64;
+    let z_of = |p: &Path| div((p.sample.cwnd as u64 * m) << Z_SHIFT, p.sample.rtt_us as u64);
     let z_sum: u64 = used.iter().map(z_of).sum();
     let mine = &used[me];
-    let y = z_of(mine) * m / mine.sample.rtt_us as u64;
-    let z_sum = z_sum.max(1);
-    let ratio = (y << 24) / z_sum;
-    let first = ((ratio << 27) / z_sum) as i64;
+    let y = div(z_of(mine) * m, mine.sample.rtt_us as u64);
+    let ratio = div(y << 24, z_sum);
+    let first = div(ratio << 27, z_sum) as i64;
 
     // Second term: alpha_r / w_r.
     let max_w = used.iter().map(|p| p.sample.cwnd).max()?;
     let best = used.iter().max_by(|a, b| rank(a, b))?;
     let in_m = |p: &Path| p.sample.cwnd == max_w;
     let in_b = |p: &Path| rank(p, best).is_eq();
-    let m_count = used.iter().filter(|p| in_m(p)).count() as i64;
-    let b_not_m = used.iter().filter(|p| in_b(p) && !in_m(p)).count() as i64;
-    let w = mine.sample.cwnd as i64;
+    let m_count = used.iter().filter(|p| in_m(p)).count() as u64;
+    let b_not_m = used.iter().filter(|p| in_b(p) && !in_m(p)).count() as u64;
+    let (n, w) = (n as u64, mine.sample.cwnd as u64);
+    let one = ONE_PACKET as u64;
     let second = if b_not_m == 0 {
         0
     } else if in_b(mine) && !in_m(mine) {
-        ONE_PACKET / (n as i64 * b_not_m * w)
+        div(one, n * b_not_m * w) as i64
     } else if in_m(mine) {
-        -(ONE_PACKET / (n as i64 * m_count * w))
+        -(div(one, n * m_count * w) as i64)
     } else {
         0
     };
