@@ -112,7 +112,12 @@ pub fn increase(paths: &[Path], r: usize) -> Option<i64> {
     let div = |a: u64, b: u64| a.checked_div(b).unwrap_or(0);
 
     // First term: y_r / Z^2.
-    let z_of = |p: &Path| div((p.sample.cwnd as u64 * m) << Z_SHIFT, p.sample.rtt_us as u64);
+    let z_of = |p: &Path| {
+        div(
+            (p.sample.cwnd as u64 * m) << Z_SHIFT,
+            p.sample.rtt_us as u64,
+        )
+    };
     let z_sum: u64 = used.iter().map(z_of).sum();
     let mine = &used[me];
     let y = div(z_of(mine) * m, mine.sample.rtt_us as u64);
