@@ -97,25 +97,39 @@ fn one_subflow_is_reno() {
 
 #[test]
 fn alphas_shift_window_and_add_none() {
-    // Sum over the subflows of alpha_r (= (increase - first term) * w_r) is zero, up to
-    // the rounding of each term; and a subflow in M never gets a positive alpha.
+    // alpha_r = (change - first term) * w_r, the first term taken from the same paths with
+    // the largest window made the only best path (then B \ M is empty: no alpha at all).
+    // The alphas sum to zero, and a subflow with the largest window never gets more.
     let mut rng = Rng::new(99);
+    let mut opened = 0;
     for _ in 0..20_000 {
         let n = rng.range(2, 8) as usize;
         let paths = random_paths(&mut rng, n);
+        let max_w = paths.iter().map(|p| p.sample.cwnd).max().unwrap();
+        let no_alpha: Vec<Path> = paths
+            .iter()
+            .map(|p| Path {
+                distance: if p.sample.cwnd == max_w { u32::MAX } else { 0 },
+                ..*p
+            })
+            .collect();
         let mut sum = 0.0;
         for r in 0..n {
             let w = paths[r].sample.cwnd as f64;
-            let no_alpha: Vec<Path> = paths
-                .iter()
-                .map(|p| Path { distance: 0, ..*p })
-                .collect();
             let first = packets(increase(&no_alpha, r).unwrap());
             let alpha = (packets(increase(&paths, r).unwrap()) - first) * w;
+            if paths[r].sample.cwnd == max_w {
+                assert!(alpha <= 1e-6, "alpha {alpha} > 0 for a largest window: {paths:?}");
+            }
+            if alpha > 1e-6 {
+                opened += 1;
+            }
             sum += alpha;
         }
         assert!(sum.abs() < 1e-4 * n as f64, "sum of alphas {sum} for {paths:?}");
     }
+    // The cases exercised the opportunistic term, not only zeros.
+    assert!(opened > 1000, "only {opened} positive alphas");
 }
 
 #[test]

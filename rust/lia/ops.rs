@@ -271,8 +271,10 @@ impl CongestionOps for Olia {
     }
 
     fn set_state(sk: &TcpSock, p: &mut Self::Priv, new_state: u8) {
+        // The loss event itself is recorded in `ssthresh`, which a timeout that starts a
+        // new reduction calls too; a timeout during recovery (no new reduction) or a loss
+        // state that is not congestion (a PMTU change) is not a new loss event.
         if new_state == CA_LOSS {
-            p.loss(sk);
             window_changed(sk, &p.member, sk.cwnd());
         }
     }
