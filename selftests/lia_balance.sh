@@ -80,8 +80,9 @@ mp_check "olia closer to the optimum than lia: path-1 ratio $OLIA_RATIO <= 0.8 x
 	mp_le "$OLIA_RATIO" "$(awk -v r="$LIA_RATIO" 'BEGIN { printf "%.3f\n", r * 0.8 }')"
 mp_check "olia leaves the competing flow more than lia does ($((OLIA_TCP / 1000)) > $((LIA_TCP / 1000)) kbit/s)" \
 	test "$OLIA_TCP" -gt "$LIA_TCP"
-# olia pays for it on its own path (measured once: 74% of path 2, against 93% with lia;
-# why is not established, see Documentation/olia.rst). Asserted: it still uses most of it.
+# olia may pay for it on its own path (74% and 86% of path 2 in two runs, against 93-95%
+# with lia; why is not established, see Documentation/olia.rst). Asserted: it still uses
+# most of it.
 mp_check "olia still uses most of its own path (>= 50%: $((OLIA_P2 / 1000)) kbit/s)" \
 	test $OLIA_P2 -ge $((RATE * 1000000 / 2))
 echo "# multipath user's total: lia $(((LIA_P1 + LIA_P2) / 1000)), olia $(((OLIA_P1 + OLIA_P2) / 1000)) kbit/s (optimum: $((RATE * 1000)) on its own path)"
