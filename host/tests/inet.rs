@@ -188,7 +188,12 @@ fn finds_syns_behind_ipv6_extension_headers() {
     assert!(parse_syn(&ipv6(&tcp, 44, &first), Family::V6).is_none());
     // An atomic fragment (no offset, no M) is a whole packet.
     let atomic = [6, 0, 0, 0, 0, 0, 0, 1];
-    assert_eq!(parse_syn(&ipv6(&tcp, 44, &atomic), Family::V6).unwrap().thoff, 48);
+    assert_eq!(
+        parse_syn(&ipv6(&tcp, 44, &atomic), Family::V6)
+            .unwrap()
+            .thoff,
+        48
+    );
 }
 
 /// Applies the proxy client side's rewrite (`tag_packet`, as the netfilter hook does)
@@ -263,7 +268,11 @@ fn headers_are_fixed_after_tagging() {
     let out = tag_bytes(&pkt, Family::V4, &target, false);
     assert_eq!(&out[20..24], &[1, 1, 1, 0]);
     assert_eq!(u16::from_be_bytes([out[2], out[3]]) as usize, out.len());
-    assert_eq!(fold(sum16(&out[..24], 0)), 0xffff, "IPv4 header checksum with options");
+    assert_eq!(
+        fold(sum16(&out[..24], 0)),
+        0xffff,
+        "IPv4 header checksum with options"
+    );
     assert_eq!(tcp_sum(Addr::V4(S4), Addr::V4(D4), &out[24..]), 0xffff);
 }
 

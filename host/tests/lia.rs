@@ -340,11 +340,24 @@ fn connection_recomputes_exactly_when_an_input_changed() {
     }
     // A window or an RTT that moved, even by one: recomputed at once.
     assert!(conn.update(a, Sample { cwnd: 11, ..sa }, true).recomputed);
-    assert!(conn.update(a, Sample { cwnd: 11, rtt_us: 10_001 }, true).recomputed);
+    assert!(
+        conn.update(
+            a,
+            Sample {
+                cwnd: 11,
+                rtt_us: 10_001
+            },
+            true
+        )
+        .recomputed
+    );
     // A loss recomputes at the next update, with the reduced window.
     let before = conn.coupled().unwrap();
     conn.loss(b, 15, true);
-    let sa = Sample { cwnd: 11, rtt_us: 10_001 };
+    let sa = Sample {
+        cwnd: 11,
+        rtt_us: 10_001,
+    };
     assert!(conn.update(a, sa, true).recomputed);
     let after = conn.coupled().unwrap();
     assert_eq!(after.total_cwnd, 26);
@@ -513,7 +526,10 @@ fn coupled_windows_converge_to_one_tcp_share() {
         (2.0 / p).sqrt()
     );
     let within = |w: f64| (w / reno - 1.0).abs() <= 0.15;
-    assert!(within(lia), "lia {lia} not within 15% of one Reno flow's {reno}");
+    assert!(
+        within(lia),
+        "lia {lia} not within 15% of one Reno flow's {reno}"
+    );
     assert!(
         !within(uncoupled),
         "control: uncoupled {uncoupled} within 15% of {reno}: the bound cannot fail"
@@ -541,7 +557,14 @@ fn a_subflow_in_long_recovery_stays_coupled() {
     conn.loss(b, 50, true);
     // Only a reports from now on, many times.
     for k in 0..10_000 {
-        let u = conn.update(a, Sample { cwnd: 100 + k / 100, ..sa }, true);
+        let u = conn.update(
+            a,
+            Sample {
+                cwnd: 100 + k / 100,
+                ..sa
+            },
+            true,
+        );
         assert!(matches!(u.increase, Increase::Coupled(_)));
     }
     let c = conn.coupled().unwrap();

@@ -91,7 +91,10 @@ fn one_subflow_is_reno() {
             distance: 5,
         }];
         let got = packets(increase(&p, 0).unwrap());
-        assert!((got - 1.0 / w as f64).abs() <= 2f64.powi(-24), "w={w}: {got}");
+        assert!(
+            (got - 1.0 / w as f64).abs() <= 2f64.powi(-24),
+            "w={w}: {got}"
+        );
     }
 }
 
@@ -119,14 +122,20 @@ fn alphas_shift_window_and_add_none() {
             let first = packets(increase(&no_alpha, r).unwrap());
             let alpha = (packets(increase(&paths, r).unwrap()) - first) * w;
             if paths[r].sample.cwnd == max_w {
-                assert!(alpha <= 1e-6, "alpha {alpha} > 0 for a largest window: {paths:?}");
+                assert!(
+                    alpha <= 1e-6,
+                    "alpha {alpha} > 0 for a largest window: {paths:?}"
+                );
             }
             if alpha > 1e-6 {
                 opened += 1;
             }
             sum += alpha;
         }
-        assert!(sum.abs() < 1e-4 * n as f64, "sum of alphas {sum} for {paths:?}");
+        assert!(
+            sum.abs() < 1e-4 * n as f64,
+            "sum of alphas {sum} for {paths:?}"
+        );
     }
     // The cases exercised the opportunistic term, not only zeros.
     assert!(opened > 1000, "only {opened} positive alphas");
@@ -143,7 +152,10 @@ fn never_more_than_reno_on_its_path_unless_opportunistic() {
         for r in 0..n {
             let w = paths[r].sample.cwnd as f64;
             let got = packets(increase(&paths, r).unwrap());
-            assert!(got <= 1.0 / w + 1.0 / (n as f64 * w) + 1e-9, "{got} for {paths:?}");
+            assert!(
+                got <= 1.0 / w + 1.0 / (n as f64 * w) + 1e-9,
+                "{got} for {paths:?}"
+            );
         }
     }
 }
@@ -213,6 +225,13 @@ fn step_moves_a_window_by_whole_packets() {
 /// same RTT, OLIA (through [`increase`] and [`step`]), LIA (through [`Connection`]) or
 /// uncoupled Reno: the mean windows of the two.
 fn disjoint(alg: &str, p: [f64; 2], seed: u64) -> [f64; 2] {
+    disjoint_stats(alg, p, seed).0
+}
+
+/// As [`disjoint`], also the mean over rounds of the smaller window's share of the total.
+/// `alg` "olia-no-alpha" is olia with its opportunistic term off (the largest window is
+/// always made the only best path, so `B \ M` is empty).
+fn disjoint_stats(alg: &str, p: [f64; 2], seed: u64) -> ([f64; 2], f64) {
     let mut rng = Rng::new(seed);
     let lost = |rng: &mut Rng, w: f64, p: f64| {
         (0..w as u64).any(|_| (rng.next_u64() as f64 / u64::MAX as f64) < p)
@@ -225,7 +244,7 @@ fn disjoint(alg: &str, p: [f64; 2], seed: u64) -> [f64; 2] {
     let mut conn = Connection::new();
     let ids = [conn.attach().unwrap(), conn.attach().unwrap()];
     let mut sum = [0.0f64; 2];
-    let mut samples = 0.0;
+    let (mut smaller, mut samples) = (0.0, 0.0);
     for round in 0..100_000 {
         for i in 0..2 {
             let acks = w[i];
@@ -237,13 +256,24 @@ fn disjoint(alg: &str, p: [f64; 2], seed: u64) -> [f64; 2] {
                 continue;
             }
             una[i] = una[i].wrapping_add(acks * 1448);
-            let s = Sample { cwnd: w[i], rtt_us: rtt };
+            let s = Sample {
+                cwnd: w[i],
+                rtt_us: rtt,
+            };
             match alg {
-                "olia" => {
+                "olia" | "olia-no-alpha" => {
+                    let max_w = w[0].max(w[1]);
                     let paths: Vec<Path> = (0..2)
                         .map(|k| Path {
-                            sample: Sample { cwnd: w[k], rtt_us: rtt },
-                            distance: iv[k].distance(una[k]),
+                            sample: Sample {
+                                cwnd: w[k],
+                                rtt_us: rtt,
+                            },
+                            distance: match alg {
+                                "olia" => iv[k].distance(una[k]),
+                                _ if w[k] == max_w => u32::MAX,
+                                _ => 0,
+                            },
                         })
                         .collect();
                     let inc = increase(&paths, i).unwrap();
@@ -276,10 +306,11 @@ fn disjoint(alg: &str, p: [f64; 2], seed: u64) -> [f64; 2] {
         if round > 10_000 {
             sum[0] += w[0] as f64;
             sum[1] += w[1] as f64;
+            smaller += w[0].min(w[1]) as f64 / (w[0] + w[1]) as f64;
             samples += 1.0;
         }
     }
-    [sum[0] / samples, sum[1] / samples]
+    ([sum[0] / samples, sum[1] / samples], smaller / samples)
 }
 
 #[test]
@@ -301,7 +332,32 @@ fn olia_moves_traffic_to_the_better_path_more_than_lia() {
         share(olia),
         share(lia)
     );
-    assert!(share(olia) < 0.65 * share(lia), "olia {olia:?} vs lia {lia:?}");
+    assert!(
+        share(olia) < 0.65 * share(lia),
+        "olia {olia:?} vs lia {lia:?}"
+    );
     // One Reno flow on the good path: the uncoupled subflow there.
-    assert!(olia[0] + olia[1] >= 0.85 * reno[0], "olia {olia:?} vs reno {reno:?}");
+    assert!(
+        olia[0] + olia[1] >= 0.85 * reno[0],
+        "olia {olia:?} vs reno {reno:?}"
+    );
+}
+
+#[test]
+fn olia_keeps_equal_paths_both_in_use() {
+    // Two equally good paths. The coupled term alone has no preference between them and
+    // its windows drift apart for long stretches (flappiness); OLIA's alpha gives window
+    // to a path that looks as good but has the smaller window, so both stay in use
+    // round by round. Measured: the smaller window's share of the total, averaged over
+    // rounds.
+    let p = [2e-4, 2e-4];
+    let (_, olia) = disjoint_stats("olia", p, 13);
+    let (_, off) = disjoint_stats("olia-no-alpha", p, 13);
+    println!(
+        "equal paths, mean share of the smaller window: olia {olia:.3}, without alpha {off:.3}"
+    );
+    assert!(
+        olia > 0.2 && olia > off + 0.05,
+        "olia {olia} vs without alpha {off}"
+    );
 }

@@ -59,7 +59,11 @@ fn names_and_defaults() {
 fn numbers_within_bounds() {
     let mut c = Config::default();
     let cases: [(&str, &[&str], &[&str]); 6] = [
-        ("max_conns_per_client", &["0", "1", "1048576"], &["1048577", "-1"]),
+        (
+            "max_conns_per_client",
+            &["0", "1", "1048576"],
+            &["1048577", "-1"],
+        ),
         (
             "port",
             &["0", "1", "65535", "0x1f90"],

@@ -163,16 +163,33 @@ fn counter_table() {
     // them), and they are the ones the admin guide lists, in the same order.
     for (i, s) in Stat::ALL.iter().enumerate() {
         assert_eq!(*s as usize, i);
-        assert!(s.name().starts_with("Proxy") && s.name().len() < 32, "{}", s.name());
-        assert!(Stat::ALL[i + 1..].iter().all(|t| t.name() != s.name()), "{} twice", s.name());
+        assert!(
+            s.name().starts_with("Proxy") && s.name().len() < 32,
+            "{}",
+            s.name()
+        );
+        assert!(
+            Stat::ALL[i + 1..].iter().all(|t| t.name() != s.name()),
+            "{} twice",
+            s.name()
+        );
     }
-    let guide = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Documentation/proxy-admin.rst")).unwrap();
+    let guide = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../Documentation/proxy-admin.rst"
+    ))
+    .unwrap();
     let documented: Vec<&str> = guide
         .lines()
         .filter_map(|l| l.split_whitespace().next())
-        .filter(|w| w.len() > 5 && w.starts_with("Proxy") && w.chars().all(|c| c.is_ascii_alphanumeric()))
+        .filter(|w| {
+            w.len() > 5 && w.starts_with("Proxy") && w.chars().all(|c| c.is_ascii_alphanumeric())
+        })
         .collect();
     let names: Vec<&str> = Stat::ALL.iter().map(|s| s.name()).collect();
     // The guide's table ends with the two gauges, which are not counters.
-    assert_eq!(documented, [&names[..], &["ProxyConnActive", "ProxyPending"]].concat());
+    assert_eq!(
+        documented,
+        [&names[..], &["ProxyConnActive", "ProxyPending"]].concat()
+    );
 }

@@ -29,7 +29,13 @@ const U: Target = Target::V4 {
 type Table = Pending<Vec<Option<Entry>>, Vec<Option<Count>>>;
 
 fn table(slots: usize, quota: u32) -> Table {
-    Pending::new(vec![None; slots], vec![None; slots / 4], [7, 11], 1000, quota)
+    Pending::new(
+        vec![None; slots],
+        vec![None; slots / 4],
+        [7, 11],
+        1000,
+        quota,
+    )
 }
 
 #[test]
@@ -106,7 +112,11 @@ fn a_full_table_refuses_rather_than_evicts() {
         }
     }
     assert!(placed.len() <= 64);
-    assert!(placed.len() >= 32, "most of the table is used ({})", placed.len());
+    assert!(
+        placed.len() >= 32,
+        "most of the table is used ({})",
+        placed.len()
+    );
     for key in &placed {
         assert_eq!(p.take(*key, 1), Some(T));
     }
@@ -138,7 +148,10 @@ fn the_hash_is_keyed() {
     let min = *load.iter().min().unwrap();
     assert!(max < 64 && min > 8, "uneven: {min}..{max}");
     // By chance 1 in 128 (32 of 4096) lands in the same bucket under both keys.
-    assert!(same < 100, "{same} keys in the same bucket under both secrets");
+    assert!(
+        same < 100,
+        "{same} keys in the same bucket under both secrets"
+    );
 }
 
 #[test]

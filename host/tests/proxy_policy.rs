@@ -398,7 +398,10 @@ fn embedded_ipv4_is_checked_too() {
     assert_eq!(pol.check(client, &t("64:ff9b::a01:203", 80), own), Ok(()));
     assert_eq!(embedded_v4(a("::ffff:0:a01:203")), Some(a("10.1.2.3")));
     // Teredo: the client's address, inverted, in the last 32 bits.
-    assert_eq!(embedded_v4(a("2001:0:4136:e378::34ff:8efa")), Some(a("203.0.113.5")));
+    assert_eq!(
+        embedded_v4(a("2001:0:4136:e378::34ff:8efa")),
+        Some(a("203.0.113.5"))
+    );
     assert_eq!(embedded_v4(a("2001:db8::1")), None);
     for s in ["192.0.0.8", "::ffff:0:a01:203", "100::1"] {
         assert!(internal(a(s)).is_some(), "{s}");
