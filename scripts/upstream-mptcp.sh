@@ -8,6 +8,7 @@
 #   scripts/upstream-mptcp.sh [--debug] [TEST...]
 #                                 (default: simult_flows.sh mptcp_connect.sh)
 #
+# UPSTREAM_CCS="lia" (say) runs only those congestion controls (default "cubic lia").
 # --debug runs them on the debug kernel (scripts/build-kernel.sh --debug: KASAN,
 # lockdep, ...), where timing checks such as simult_flows.sh's are distorted: look at
 # its functional tests and at the splats.
@@ -72,7 +73,8 @@ log "host load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 set +e
 MPTCP_PROXY_EXTRA_DIR="$dest" "$TOP/scripts/qemu-run.sh" "${debug[@]}" --timeout "$qemu_timeout" \
 	--log "$TOP/out/upstream-mptcp${debug:+-debug}.log" -- \
-	env UPSTREAM_TIMEOUT="$timeout" bash /guest/upstream-mptcp.sh "${tests[@]}"
+	env UPSTREAM_TIMEOUT="$timeout" UPSTREAM_CCS="${UPSTREAM_CCS:-cubic lia}" \
+	bash /guest/upstream-mptcp.sh "${tests[@]}"
 rc=$?
 set -e
 log "host load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

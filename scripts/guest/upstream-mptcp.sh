@@ -21,7 +21,8 @@
 DIR=/extra/net/mptcp
 MODULE=${MP_MODULE:-/lib/modules/mptcp_proxy.ko}
 TIMEOUT=${UPSTREAM_TIMEOUT:-1800}
-CCS=(cubic lia)
+# UPSTREAM_CCS: the congestion controls to run, in order (default "cubic lia").
+read -ra CCS <<< "${UPSTREAM_CCS:-cubic lia}"
 tests=("$@")
 [ ${#tests[@]} -gt 0 ] || tests=(simult_flows.sh mptcp_connect.sh)
 [ -d "$DIR" ] || { echo "error: $DIR missing (run scripts/upstream-mptcp.sh on the host)"; exit 1; }
