@@ -8,7 +8,8 @@
 #   scripts/upstream-mptcp.sh [--debug] [TEST...]
 #                                 (default: simult_flows.sh mptcp_connect.sh)
 #
-# UPSTREAM_CCS="lia" (say) runs only those congestion controls (default "cubic lia").
+# UPSTREAM_CCS="lia" (say) runs only those congestion controls (default "cubic lia");
+# UPSTREAM_TIMEOUT overrides the upstream per-test timeout (seconds).
 # --debug runs them on the debug kernel (scripts/build-kernel.sh --debug: KASAN,
 # lockdep, ...), where timing checks such as simult_flows.sh's are distorted: look at
 # its functional tests and at the splats.
@@ -57,7 +58,9 @@ done
 # the command line), mptcp_lib.sh, settings, and what mptcp_lib.sh sources from ../.
 cp "$UP"/mptcp/*.sh "$UP/mptcp/settings" "$dest/net/mptcp/"
 cp "$UP/lib.sh" "$UP/net_helper.sh" "$dest/net/"
-timeout=$(sed -n 's/^timeout=//p' "$UP/mptcp/settings")
+# The upstream per-test timeout, unless UPSTREAM_TIMEOUT says otherwise (the debug
+# kernel needs about 4 times as long).
+timeout=${UPSTREAM_TIMEOUT:-$(sed -n 's/^timeout=//p' "$UP/mptcp/settings")}
 
 tests=("$@")
 [ ${#tests[@]} -gt 0 ] || tests=(simult_flows.sh mptcp_connect.sh)
