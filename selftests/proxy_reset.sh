@@ -41,22 +41,19 @@ ip -n "$MP_SRV" route add default via 10.0.3.1 2>/dev/null
 ip netns exec "$MP_CLI" nft insert rule inet mptcp_proxy out tcp dport $ROUTED_PORT accept
 # FIN segments arriving at the client (from the server's ports, as NAT shows them) and
 # at the server.
-ip netns exec "$MP_CLI" nft -f - <<EOF2
+# fin_counter NS sport|dport: count the FINs arriving in NS from or to the two ports.
+fin_counter() {
+	ip netns exec "$1" nft -f - <<EOF2
 table inet fins {
 	chain in {
 		type filter hook input priority 0;
-		tcp sport { $PROXY_PORT, $ROUTED_PORT } tcp flags & fin == fin counter
+		tcp $2 { $PROXY_PORT, $ROUTED_PORT } tcp flags & fin == fin counter
 	}
 }
 EOF2
-ip netns exec "$MP_SRV" nft -f - <<EOF2
-table inet fins {
-	chain in {
-		type filter hook input priority 0;
-		tcp dport { $PROXY_PORT, $ROUTED_PORT } tcp flags & fin == fin counter
-	}
 }
-EOF2
+fin_counter "$MP_CLI" sport
+fin_counter "$MP_SRV" dport
 # fins NS: the FINs counted in NS ("" if the counter cannot be read).
 fins() { ip netns exec "$1" nft list table inet fins | awk '{ for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }'; }
 [ -n "$(fins "$MP_CLI")" ] && [ -n "$(fins "$MP_SRV")" ] ||

@@ -88,7 +88,8 @@ pub struct Coupled {
     pub subflows: u32,
 }
 
-fn clamp(v: u32, lo: u32, hi: u32) -> u32 {
+/// `v` clamped to `[lo, hi]` (`lo <= hi`), without `Ord::clamp`'s panic path.
+pub fn clamp(v: u32, lo: u32, hi: u32) -> u32 {
     if v < lo {
         lo
     } else if v > hi {

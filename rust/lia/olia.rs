@@ -47,7 +47,7 @@
 //! and `Z >= z_r`. The comparisons of `l_r / rtt_r^2` are exact
 //! (cross-multiplied in 128 bits, multiplication only).
 
-use super::math::{Sample, CWND_MAX, MAX_SUBFLOWS, RTT_MAX_US, RTT_MIN_US, Z_SHIFT};
+use super::math::{clamp, Sample, CWND_MAX, MAX_SUBFLOWS, RTT_MAX_US, RTT_MIN_US, Z_SHIFT};
 
 /// Fraction bits of an increase: `1 << INC_SHIFT` is one packet.
 pub const INC_SHIFT: u32 = 32;
@@ -61,10 +61,6 @@ pub struct Path {
     pub sample: Sample,
     /// Inter-loss distance `l_r`, bytes ([`Intervals::distance`]).
     pub distance: u32,
-}
-
-fn clamp(v: u32, lo: u32, hi: u32) -> u32 {
-    v.max(lo).min(hi)
 }
 
 /// Whether `a` has a larger `l / rtt^2` than `b` (`Greater`), the same, or a smaller one.

@@ -283,12 +283,13 @@ impl Hooks {
     /// freeing of the data) or wait for one before the data goes.
     pub(crate) fn unregister(&self, net: &Net) {
         let ops = self.0.get().cast::<bindings::nf_hook_ops>();
+        // Netfilter's old hook arrays keep pointers to the entries (`orig_ops`, read under
+        // RCU by nfnetlink_hook dumps) until a grace period has passed: the entries stay in
+        // memory that long (the pernet data is freed after one), and a dump in between may
+        // see one zeroed.
         for i in 0..NHOOKS {
             // SAFETY: the entries are plain data in our pernet block; a registered entry
-            // has its `hook` set (see `register`). Netfilter's old hook arrays keep
-            // pointers to the entries (`orig_ops`, read under RCU by nfnetlink_hook dumps)
-            // until a grace period has passed: the entries stay in memory that long (the
-            // pernet data is freed after one), and a dump in between may see one zeroed.
+            // has its `hook` set (see `register`); see above for their lifetime.
             unsafe {
                 if (*ops.add(i)).hook.is_some() {
                     bindings::nf_unregister_net_hook(net.as_ptr(), ops.add(i));
