@@ -1,16 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# lia benchmarks, run in the QEMU guest by scripts/bench-lia.sh. Every figure is printed
-# beside a baseline measured in the same run.
+# lia and olia benchmarks, run in the QEMU guest by scripts/bench-lia.sh. Every figure is
+# printed beside a baseline measured in the same run.
 #
-# 1. CPU cost: a bulk MPTCP upload (2 subflows) over unshaped veth with lia and with
+# 1. CPU cost: a bulk MPTCP upload (2 subflows) over unshaped veth with lia, olia and
 #    reno, alternated RUNS times; the medians of throughput and of CPU time per GiB
 #    (all CPUs, from /proc/stat), and their ratios.
 # 2. Ramp-up: an MPTCP upload over two paths of RAMP_MBIT/2 each, DELAY ms one way;
 #    the time until the receiver's throughput over a 100 ms interval reaches 90 % of
-#    what the guest achieved at steady state (and of the configured rate), for lia, reno
-#    and cubic.
+#    what the guest achieved at steady state (and of the configured rate), for lia, olia,
+#    reno and cubic.
 . /selftests/lib.sh
 
 RUNS=${RUNS:-3} SECS=${SECS:-8} RAMP_MBIT=${RAMP_MBIT:-1000} DELAY=${DELAY:-5}
@@ -28,7 +28,7 @@ for d in c1 c2; do tc -n "$MP_CLI" qdisc del dev $d root; done
 for d in s1 s2; do tc -n "$MP_SRV" qdisc del dev $d root; done
 hz=100
 for i in $(seq $RUNS); do
-	for cc in lia reno; do
+	for cc in lia olia reno; do
 		mp_bg "$MP_TMP/srv" ip netns exec "$MP_SRV" "$MP_XFER" -l -p 5201 -T 120
 		mp_wait_listen "$MP_SRV" 5201
 		j0=$(busy_jiffies)
@@ -43,17 +43,19 @@ for i in $(seq $RUNS); do
 done
 lia_t=$(cut -d' ' -f1 "$MP_TMP/cpu.lia" | median) reno_t=$(cut -d' ' -f1 "$MP_TMP/cpu.reno" | median)
 lia_c=$(cut -d' ' -f2 "$MP_TMP/cpu.lia" | median) reno_c=$(cut -d' ' -f2 "$MP_TMP/cpu.reno" | median)
+olia_t=$(cut -d' ' -f1 "$MP_TMP/cpu.olia" | median) olia_c=$(cut -d' ' -f2 "$MP_TMP/cpu.olia" | median)
 echo "## CPU cost, unshaped veth, 2 subflows, median of $RUNS x ${SECS}s"
 printf '%-6s %12s %16s\n' cc Mbit/s CPU_s_per_GiB
-printf '%-6s %12s %16s\n' lia "$lia_t" "$lia_c" reno "$reno_t" "$reno_c"
+printf '%-6s %12s %16s\n' lia "$lia_t" "$lia_c" olia "$olia_t" "$olia_c" reno "$reno_t" "$reno_c"
 echo "ratio lia/reno: throughput $(mp_div $lia_t $reno_t 3), CPU per GiB $(mp_div $lia_c $reno_c 3)"
+echo "ratio olia/reno: throughput $(mp_div $olia_t $reno_t 3), CPU per GiB $(mp_div $olia_c $reno_c 3)"
 mp_cleanup
 
 # --- 2. Ramp-up ---
 half=$((RAMP_MBIT / 2))
 echo "## ramp-up: 2 paths x $half Mbit/s, ${DELAY} ms one way; time to 90%"
 printf '%-6s %14s %18s %18s\n' cc steady_Mbit/s t90_of_steady_ms t90_of_rate_ms
-for cc in lia reno cubic; do
+for cc in lia olia reno cubic; do
 	mp_testbed_two_paths $half $DELAY $half $DELAY >/dev/null
 	mp_bg "$MP_TMP/srv" ip netns exec "$MP_SRV" "$MP_XFER" -l -p 5201 -i 100 -T 120
 	mp_wait_listen "$MP_SRV" 5201
