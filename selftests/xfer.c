@@ -26,7 +26,11 @@
  * opts: -s BYTES to send (default 0), -t SECS send for a duration instead,
  *       -S SEED, -C CONGESTION_ALGO, -T TIMEOUT_SECS (default 60), -i INTERVAL_MS,
  *       -q (no summary), -z (benchmarks: zeros, no checksums; the sums stay at their
- *       initial value), -w (server: after accept print the peer and exit on EOF only)
+ *       initial value), -w (server: after accept print the peer and exit on EOF only),
+ *       -M (MPTCP: the summary also lists the connection's subflows as they are at its
+ *       end, from MPTCP_TCPINFO and MPTCP_SUBFLOW_ADDRS:
+ *       subflows=N sf_peer=ADDR:PORT,... sf_rx=BYTES,... sf_tx=BYTES,...; rx is
+ *       tcpi_bytes_received, tx tcpi_bytes_acked, in the kernel's order of subflows)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -35,7 +39,8 @@
 #include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <linux/tcp.h>
+#include <linux/mptcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -50,6 +55,10 @@
 #ifndef IPPROTO_MPTCP
 #define IPPROTO_MPTCP 262
 #endif
+#ifndef SOL_MPTCP
+#define SOL_MPTCP 284
+#endif
+#define MAX_SUBFLOWS 8
 
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
@@ -71,6 +80,7 @@ struct opts {
 	int interval_ms;
 	int quiet;
 	int fast;
+	int subflows;
 };
 
 struct stream {
@@ -105,7 +115,7 @@ static void __attribute__((noreturn)) usage(void)
 {
 	fprintf(stderr,
 		"usage: xfer -l|-c ADDR [-6] [-m tcp|mptcp] [-p PORT] [-b ADDR] [-n CONNS]\n"
-		"            [-s BYTES] [-t SECS] [-S SEED] [-C ALGO] [-T TIMEOUT] [-i MS] [-q] [-z]\n");
+		"            [-s BYTES] [-t SECS] [-S SEED] [-C ALGO] [-T TIMEOUT] [-i MS] [-q] [-z] [-M]\n");
 	exit(2);
 }
 
@@ -174,6 +184,72 @@ static void format_peer(int fd, char *out, size_t outlen)
 		}
 	}
 	snprintf(out, outlen, ss.ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", host, port);
+}
+
+static void format_addr(const struct sockaddr *sa, char *out, size_t outlen)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		port = ntohs(s6->sin6_port);
+	} else if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+		port = ntohs(s4->sin_port);
+	}
+	snprintf(out, outlen, sa->sa_family == AF_INET6 ? "[%s]:%d" : "%s:%d", host, port);
+}
+
+/*
+ * The subflows of an MPTCP connection: " subflows=N sf_peer=... sf_rx=... sf_tx=..." in
+ * out, or " subflows=0" if the socket is not MPTCP or the kernel says nothing.
+ */
+static void format_subflows(int fd, char *out, size_t outlen)
+{
+	struct {
+		struct mptcp_subflow_data d;
+		struct tcp_info ti[MAX_SUBFLOWS];
+	} info;
+	struct {
+		struct mptcp_subflow_data d;
+		struct mptcp_subflow_addrs a[MAX_SUBFLOWS];
+	} addrs;
+	socklen_t len = sizeof(info), alen = sizeof(addrs);
+	char peers[MAX_SUBFLOWS * 56] = "", rx[MAX_SUBFLOWS * 24] = "", tx[MAX_SUBFLOWS * 24] = "";
+	unsigned int n, i;
+
+	memset(&info, 0, sizeof(info));
+	info.d.size_subflow_data = sizeof(info.d);
+	info.d.size_user = sizeof(info.ti[0]);
+	memset(&addrs, 0, sizeof(addrs));
+	addrs.d.size_subflow_data = sizeof(addrs.d);
+	addrs.d.size_user = sizeof(addrs.a[0]);
+	if (getsockopt(fd, SOL_MPTCP, MPTCP_TCPINFO, &info, &len) ||
+	    getsockopt(fd, SOL_MPTCP, MPTCP_SUBFLOW_ADDRS, &addrs, &alen)) {
+		snprintf(out, outlen, " subflows=0");
+		return;
+	}
+	n = info.d.num_subflows;
+	if (n > MAX_SUBFLOWS)
+		n = MAX_SUBFLOWS;
+	if (addrs.d.num_subflows < n)
+		n = addrs.d.num_subflows;
+	for (i = 0; i < n; i++) {
+		char peer[56];
+
+		format_addr(&addrs.a[i].sa_remote, peer, sizeof(peer));
+		snprintf(peers + strlen(peers), sizeof(peers) - strlen(peers), "%s%s", i ? "," : "", peer);
+		snprintf(rx + strlen(rx), sizeof(rx) - strlen(rx), "%s%" PRIu64, i ? "," : "",
+			 (uint64_t)info.ti[i].tcpi_bytes_received);
+		snprintf(tx + strlen(tx), sizeof(tx) - strlen(tx), "%s%" PRIu64, i ? "," : "",
+			 (uint64_t)info.ti[i].tcpi_bytes_acked);
+	}
+	snprintf(out, outlen, " subflows=%u sf_peer=%s sf_rx=%s sf_tx=%s", n, peers, rx, tx);
 }
 
 static int new_socket(const struct opts *o)
@@ -290,10 +366,15 @@ static int relay(const struct opts *o, int fd)
 			}
 		}
 	}
-	if (!o->quiet)
+	if (!o->quiet) {
+		char sf[MAX_SUBFLOWS * 110] = "";
+
+		if (o->subflows)
+			format_subflows(fd, sf, sizeof(sf));
 		printf("sent=%" PRIu64 " sent_sum=%016" PRIx64 " recv=%" PRIu64
-		       " recv_sum=%016" PRIx64 " secs=%.3f peer=%s\n",
-		       sent, sent_sum, recvd, recv_sum, now() - start, peer);
+		       " recv_sum=%016" PRIx64 " secs=%.3f peer=%s%s\n",
+		       sent, sent_sum, recvd, recv_sum, now() - start, peer, sf);
+	}
 	fflush(stdout);
 	return 0;
 }
@@ -379,7 +460,7 @@ int main(int argc, char **argv)
 	};
 	int c;
 
-	while ((c = getopt(argc, argv, "lc:6m:p:b:n:s:t:S:C:T:i:qz")) != -1) {
+	while ((c = getopt(argc, argv, "lc:6m:p:b:n:s:t:S:C:T:i:qzM")) != -1) {
 		switch (c) {
 		case 'l': o.listen = 1; break;
 		case 'c': o.connect_addr = optarg; break;
@@ -403,6 +484,7 @@ int main(int argc, char **argv)
 		case 'i': o.interval_ms = atoi(optarg); break;
 		case 'q': o.quiet = 1; break;
 		case 'z': o.fast = 1; break;
+		case 'M': o.subflows = 1; break;
 		default: usage();
 		}
 	}

@@ -1,0 +1,373 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Several proxy hosts behind one service address (Documentation/scale-out.rst).
+#
+#   MP_CLI c1 10.0.1.1 (wifi)     --- r1 \                     / rp1 --- e0 10.0.11.2 PRX1
+#          c2 10.0.2.1 (cellular) --- r2 - MP_RTR (ECMP to    -- rp2 --- e0 10.0.12.2 PRX2
+#                                          10.0.0.1)           \ rp3 --- e0 10.0.13.2 PRX3
+#                                   r3 10.0.3.1 --- s3 10.0.3.2 MP_SRV (legacy, MPTCP off)
+#
+# Each proxy host has the service address 10.0.0.1 on lo; the router (the load
+# balancer) spreads connections to it over the three with a resilient nexthop group
+# hashed on the 4-tuple (fib_multipath_hash_policy=1). Each proxy sets MP_CAPABLE's C
+# flag (net.mptcp.allow_join_initial_addr_port=0) and announces its own address and a
+# join port (ip mptcp endpoint ... port 1081 signal); the client keeps upstream's default
+# limits and one "subflow" endpoint on cellular, so its joins go to the announced address.
+#  1. NCONN concurrent proxied connections, both ways, checksummed: each gets its second
+#     subflow (to the host that holds it), which carries data both ways; no join is
+#     refused (MIBs); each host's counters show its share, joins and connections agree.
+#  2. Control: without the C flag and the announcement, the client's joins go to the
+#     service address and most land on a host that does not know their token (reset).
+#  3. SYN cookies on every proxy host: the handshake completed by a cookie reaches the
+#     host that saw the SYN (and remembered its target).
+#  4. One host removed (taken out of the group, then its proxy stopped) while
+#     connections run on all three: its connections end with a reset, the others
+#     complete untouched, new connections go to the two that remain.
+. "$(dirname "$0")/lib.sh"
+
+NCONN=${NCONN:-100}
+NLONG=${NLONG:-30}
+VIP=10.0.0.1
+VIP6=2001:db8::1
+JOIN_PORT=1081
+# Queues of 1000 packets: long enough that no handshake is lost to a full queue (this
+# test is about where subflows go; the other tests cover loss).
+QLIMIT=${QLIMIT:-1000}
+# The client's paths (Mbit/s): enough for every connection to move data on both, not so
+# much that relaying it saturates an emulated guest.
+WIFI_MBIT=${WIFI_MBIT:-20} CELL_MBIT=${CELL_MBIT:-10}
+# DUR: seconds each transfer of part 1 sends; its joins are checked while they run.
+DUR=${DUR:-12}
+
+mp_init
+mp_require_root
+mp_require_mptcp
+mp_require_cmd nft
+[ -f "$MP_MODULE" ] || mp_skip_all "module $MP_MODULE not found"
+mp_kmemleak_available && mp_kmemleak_clear
+mp_module_load || { mp_result $KSFT_FAIL "insmod"; mp_exit; }
+
+# c_flag K 0|1: proxy host K sets MP_CAPABLE's C flag (0: no joins to the service
+# address) or not (1, upstream's default: the client joins the service address, as it
+# does with a single proxy, and ignores the ADD_ADDR under its default limits).
+c_flag() {
+	ip netns exec "${PRX[$1]}" sysctl -qw net.mptcp.allow_join_initial_addr_port="$2"
+}
+
+topology() {
+	local k
+	mp_ns_new MP_CLI MP_RTR MP_SRV PRX1 PRX2 PRX3 || return 1
+	PRX=("" "$PRX1" "$PRX2" "$PRX3")
+	mp_link "$MP_CLI" c1 10.0.1.1/24 "$MP_RTR" r1 10.0.1.2/24 || return 1
+	mp_link "$MP_CLI" c2 10.0.2.1/24 "$MP_RTR" r2 10.0.2.2/24 || return 1
+	mp_link "$MP_RTR" r3 10.0.3.1/24 "$MP_SRV" s3 10.0.3.2/24 || return 1
+	# The hash of the 4-tuple, computed from the headers (policy 3, fields: addresses,
+	# protocol, ports). Policy 1 would take a hash the packet already carries: over veth
+	# that is the sender's socket hash, which TCP changes at each retransmission timeout
+	# (sk_rethink_txhash), and the flow would move to another host.
+	ip netns exec "$MP_RTR" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
+		net.ipv4.fib_multipath_hash_policy=3 net.ipv4.fib_multipath_hash_fields=0x37 \
+		net.ipv6.fib_multipath_hash_policy=3 net.ipv6.fib_multipath_hash_fields=0x37
+	ip -n "$MP_CLI" addr add 2001:db8:1::1/64 dev c1 nodad
+	ip -n "$MP_RTR" addr add 2001:db8:1::2/64 dev r1 nodad
+	ip -n "$MP_CLI" addr add 2001:db8:2::1/64 dev c2 nodad
+	ip -n "$MP_RTR" addr add 2001:db8:2::2/64 dev r2 nodad
+	ip -n "$MP_RTR" addr add 2001:db8:3::1/64 dev r3 nodad
+	ip -n "$MP_SRV" addr add 2001:db8:3::2/64 dev s3 nodad
+	for k in 1 2 3; do
+		mp_link "$MP_RTR" rp$k 10.0.1$k.1/24 "${PRX[$k]}" e0 10.0.1$k.2/24 || return 1
+		ip -n "$MP_RTR" addr add 2001:db8:1$k::1/64 dev rp$k nodad
+		ip -n "${PRX[$k]}" addr add 2001:db8:1$k::2/64 dev e0 nodad
+		ip -n "${PRX[$k]}" addr add $VIP/32 dev lo
+		ip -n "${PRX[$k]}" addr add $VIP6/128 dev lo
+		ip -n "${PRX[$k]}" route add default via 10.0.1$k.1
+		ip -n "${PRX[$k]}" -6 route add default via 2001:db8:1$k::1
+		ip -n "$MP_RTR" nexthop add id $k via 10.0.1$k.2 dev rp$k || return 1
+		ip -n "$MP_RTR" nexthop add id $((k + 3)) via 2001:db8:1$k::2 dev rp$k || return 1
+		ip -n "${PRX[$k]}" mptcp limits set subflow 2 add_addr_accepted 0
+		# The join address: IPv4 first (see the IPv6 part below).
+		ip -n "${PRX[$k]}" mptcp endpoint add 10.0.1$k.2 port $JOIN_PORT signal || return 1
+		ip -n "${PRX[$k]}" mptcp endpoint add 2001:db8:1$k::2 port $JOIN_PORT signal || return 1
+		# A lost ADD_ADDR is sent again after this long (upstream's default: 120 s).
+		ip netns exec "${PRX[$k]}" sysctl -qw net.mptcp.add_addr_timeout="${ADD_ADDR_TIMEOUT:-2}"
+		c_flag $k 0 || return 1
+		ip netns exec "${PRX[$k]}" sysctl -qw \
+			net.mptcp_proxy.allowed_clients="10.0.0.0/8 2001:db8::/32" \
+			net.mptcp_proxy.allowed_targets="10.0.3.0/24 2001:db8:3::/64" \
+			net.mptcp_proxy.allowed_ports="80 81" \
+			net.mptcp_proxy.port=$MP_PROXY_PORT || return 1
+	done
+	# idle_timer: a bucket that moved nothing for that long may be given to another
+	# host when the group is rebalanced; longer than the test, so only the removed
+	# host's buckets move.
+	ip -n "$MP_RTR" nexthop add id 10 group 1/2/3 type resilient buckets 96 idle_timer 600 || return 1
+	ip -n "$MP_RTR" route add $VIP/32 nhid 10 || return 1
+	ip -n "$MP_RTR" nexthop add id 20 group 4/5/6 type resilient buckets 96 idle_timer 600 || return 1
+	ip -n "$MP_RTR" -6 route add $VIP6/128 nhid 20 || return 1
+	ip netns exec "$MP_SRV" sysctl -qw net.mptcp.enabled=0
+	ip -n "$MP_SRV" route add default via 10.0.3.1
+	ip -n "$MP_SRV" -6 route add default via 2001:db8:3::1
+	ip -n "$MP_CLI" route add default via 10.0.1.2 dev c1
+	ip -n "$MP_CLI" route add default via 10.0.2.2 dev c2 table 2
+	ip -n "$MP_CLI" rule add from 10.0.2.1 table 2
+	ip -n "$MP_CLI" -6 route add default via 2001:db8:1::2 dev c1
+	ip -n "$MP_CLI" -6 route add default via 2001:db8:2::2 dev c2 table 2
+	ip -n "$MP_CLI" -6 rule add from 2001:db8:2::1 table 2
+	ip -n "$MP_CLI" mptcp limits set subflow 2 add_addr_accepted 0
+	ip -n "$MP_CLI" mptcp endpoint add 10.0.2.1 dev c2 subflow || return 1
+	ip -n "$MP_CLI" mptcp endpoint add 2001:db8:2::1 dev c2 subflow || return 1
+	ip netns exec "$MP_CLI" sysctl -qw net.mptcp_proxy.client_ct_mark=$MP_PROXY_MARK || return 1
+	ip netns exec "$MP_CLI" nft -f - <<EOF2 || return 1
+table inet mptcp_proxy {
+	chain out {
+		type nat hook output priority -100;
+		meta l4proto tcp ip daddr 10.0.3.0/24 ct mark set $MP_PROXY_MARK dnat ip to $VIP:$MP_PROXY_PORT
+		meta l4proto tcp ip6 daddr 2001:db8:3::/64 ct mark set $MP_PROXY_MARK dnat ip6 to [$VIP6]:$MP_PROXY_PORT
+	}
+}
+EOF2
+	mp_shape "$MP_CLI" c1 $WIFI_MBIT 5 $QLIMIT && mp_shape "$MP_RTR" r1 $WIFI_MBIT 5 $QLIMIT &&
+	mp_shape "$MP_CLI" c2 $CELL_MBIT 10 $QLIMIT && mp_shape "$MP_RTR" r2 $CELL_MBIT 10 $QLIMIT
+}
+
+topology || { mp_result $KSFT_FAIL "topology set-up"; mp_exit; }
+mp_result $KSFT_PASS "topology: client (wifi, cellular), load-balancing router, 3 proxy hosts behind $VIP, legacy server"
+
+# Counters: nstat (MIB) or the module's, per host and summed over the hosts.
+mib() { mp_counter "${PRX[$1]}" "$2"; }
+sum_pst() { echo $(( $(mp_proxy_stat "$PRX1" "$1") + $(mp_proxy_stat "$PRX2" "$1") + $(mp_proxy_stat "$PRX3" "$1") )); }
+# snap NAME: remember every counter the checks compare, as NAME_<counter>_<host>.
+snap() {
+	local k c
+	for k in 1 2 3; do
+		for c in MPTcpExtMPJoinSynRx MPTcpExtMPJoinAckRx MPTcpExtMPJoinNoTokenFound \
+			MPTcpExtAddAddrTx TcpExtSyncookiesRecv; do
+			printf -v "$1_${c}_$k" '%s' "$(mib $k $c)"
+		done
+		printf -v "$1_ConnAccepted_$k" '%s' "$(mp_proxy_stat "${PRX[$k]}" ConnAccepted)"
+	done
+	for c in MPTcpExtMPJoinSynAckRx MPTcpExtAddAddr MPTcpExtMPJoinSynAckHMacFailure; do
+		printf -v "$1_${c}_c" '%s' "$(mp_counter "$MP_CLI" $c)"
+	done
+}
+# delta BEFORE AFTER COUNTER HOST: the change of a counter between two snaps.
+delta() { local a="$1_$3_$4" b="$2_$3_$4"; echo $(( ${!b} - ${!a} )); }
+
+# run_many NAME N SERVER_ARGS -- CLIENT_ARGS: N concurrent clients against one server
+# (MP_SRV, PORT or 80; the clients connect to TARGET, by default 10.0.3.2) in the
+# background; outputs in $MP_TMP/NAME.srv and NAME.<i>; the server's pid in MANY_SRV and
+# the clients' in MANY_PIDS.
+run_many() {
+	local name=$1 n=$2 i sargs=() cargs=()
+	shift 2
+	while [ "$1" != -- ]; do sargs+=("$1"); shift; done
+	shift; cargs=("$@")
+	rm -f "$MP_TMP/$name".*
+	mp_bg "$MP_TMP/$name.srv" ip netns exec "$MP_SRV" "$MP_XFER" -l -m tcp -p "${PORT:-80}" -n "$n" "${sargs[@]}"
+	MANY_SRV=$MP_LAST_PID
+	mp_wait_listen "$MP_SRV" "${PORT:-80}"
+	# One process in the client's namespace starts them all: an "ip netns exec" each
+	# takes about 0.4 s on an emulated guest, longer than the connections would overlap.
+	# Each client its own seed: the pairs of streams are told apart by their checksums.
+	mp_bg "$MP_TMP/$name.spawn" ip netns exec "$MP_CLI" bash -c '
+		out=$1 n=$2; shift 2
+		for i in $(seq "$n"); do "$@" -S $((1000 + i)) > "$out.$i" 2>&1 & done
+		wait' - "$MP_TMP/$name" "$n" "$MP_XFER" -c "${TARGET:-10.0.3.2}" -p "${PORT:-80}" "${cargs[@]}"
+	MANY_PIDS=("$MP_LAST_PID")
+}
+# pairs NAME: one line per client of run NAME whose summary line matches one of the
+# server's (sent = what the server received, and back): the server's peer (the proxy
+# host that relayed it, by its own address) and the client's subflows (xfer -M).
+pairs() {
+	cat "$MP_TMP/$1".[0-9]* | grep -h '^sent=' | awk -v srv="$MP_TMP/$1.srv" '
+		function f(line, key,   i, n, kv) {
+			n = split(line, kv, " ")
+			for (i = 1; i <= n; i++) if (index(kv[i], key "=") == 1) return substr(kv[i], length(key) + 2)
+			return ""
+		}
+		BEGIN {
+			while ((getline l < srv) > 0) if (l ~ /^sent=/) {
+				k = f(l, "recv") "/" f(l, "recv_sum") "/" f(l, "sent") "/" f(l, "sent_sum")
+				host = f(l, "peer"); sub(/:[0-9]+$/, "", host)
+				s[k] = s[k] " " host
+			}
+		}
+		{
+			k = f($0, "sent") "/" f($0, "sent_sum") "/" f($0, "recv") "/" f($0, "recv_sum")
+			if (split(s[k], hosts, " ") == 0) next
+			sub(/^ [^ ]*/, "", s[k])
+			print hosts[1], f($0, "subflows"), f($0, "sf_peer"), f($0, "sf_rx"), f($0, "sf_tx")
+		}'
+}
+intact() { pairs "$1" | wc -l; }
+# joined NAME: how many intact clients of run NAME had two subflows, the second to the
+# join port of the very host that relayed the connection, and moved data both ways on it.
+joined() {
+	pairs "$1" | awk -v port=$JOIN_PORT '{
+		np = split($3, peer, ","); split($4, rx, ","); split($5, tx, ",")
+		for (j = 1; j <= np; j++)
+			if (peer[j] == $1 ":" port || peer[j] == "[" $1 "]:" port) break
+		if ($2 == 2 && j <= np && rx[j] > 0 && tx[j] > 0) n++
+		else if (bad++ < 3) print "# not joined as expected: " $0 > "/dev/stderr"
+	} END { print n + 0 }'
+}
+show_failed() {
+	local f
+	for f in "$MP_TMP/$1".[0-9]*; do
+		grep -q '^sent=' "$f" || mp_info "failed client: $(cat "$f")"
+	done | head -5
+}
+
+# --- 1. NCONN connections spread over the three hosts, each with its second subflow
+snap s0
+run_many main "$NCONN" -t "$DUR" -S 2 -T 120 -- -t "$DUR" -T 120 -M
+wait "${MANY_PIDS[@]}"
+wait "$MANY_SRV"
+snap s1
+good=$(intact main)
+show_failed main
+mp_check "$NCONN concurrent connections through 3 proxy hosts, both ways, checksums match ($good)" \
+	test "$good" = "$NCONN"
+joined=$(joined main)
+mp_check "every connection had its second subflow at the host that relayed it, with data both ways ($joined)" \
+	test "$joined" = "$NCONN"
+share="" ok=1 sum=0
+for k in 1 2 3; do
+	acc=$(delta s0 s1 ConnAccepted $k) join=$(delta s0 s1 MPTcpExtMPJoinAckRx $k)
+	notok=$(delta s0 s1 MPTcpExtMPJoinNoTokenFound $k)
+	share="$share host$k: $acc connections, $join joins, $notok unknown tokens;"
+	sum=$((sum + acc))
+	# Each host its share (at least a tenth; P < 1e-7 of a false failure for 100
+	# connections hashed over three), every join at the host that holds its connection.
+	[ $((acc * 10)) -ge "$NCONN" ] && [ "$join" = "$acc" ] && [ "$notok" = 0 ] || ok=0
+done
+mp_info "$share"
+mp_check "each host took its share, and as many joins as connections, none with an unknown token" \
+	test $ok = 1 -a $sum = "$NCONN"
+synack=$(delta s0 s1 MPTcpExtMPJoinSynAckRx c) addaddr=$(delta s0 s1 MPTcpExtAddAddr c)
+hmac=$(delta s0 s1 MPTcpExtMPJoinSynAckHMacFailure c)
+# ADD_ADDRs: each host's IPv4 one (sent again if its echo is late) and its IPv6 one.
+mp_check "the client: $addaddr ADD_ADDRs received, $synack joins answered, $hmac HMAC failures" \
+	test "$addaddr" -ge "$NCONN" -a "$synack" = "$NCONN" -a "$hmac" = 0
+
+# --- 1b. IPv6 clients and targets. Each host announces its IPv4 join address first,
+# then its IPv6 one. A client in upstream's "C flag case" takes the first ADD_ADDR that
+# one of its subflow endpoints can use: an IPv6 connection (not V6ONLY) may join over
+# IPv4, while an IPv4 one cannot use an IPv6 address (announced first, it would use up
+# the client's endpoints and leave IPv4 connections on one path).
+snap s1
+NV6=10
+TARGET=2001:db8:3::2 run_many v6 $NV6 -6 -t 4 -S 12 -T 60 -- -6 -t 4 -T 60 -M
+wait "${MANY_PIDS[@]}"
+wait "$MANY_SRV"
+snap s1b
+good=$(intact v6)
+show_failed v6
+joins=0 notok=0
+for k in 1 2 3; do
+	joins=$((joins + $(delta s1 s1b MPTcpExtMPJoinAckRx $k)))
+	notok=$((notok + $(delta s1 s1b MPTcpExtMPJoinNoTokenFound $k)))
+done
+mp_info "IPv6 connections' subflows: $(pairs v6 | awk '{ print $3 }' | sort | uniq -c | sort -rn | head -3 | tr '\n' ';')"
+mp_check "IPv6: $good of $NV6 connections intact, $joins joins at the hosts, $notok with an unknown token" \
+	test "$good" = $NV6 -a "$joins" = $NV6 -a "$notok" = 0
+
+# --- 2. control: joins to the service address, as with a single proxy
+for k in 1 2 3; do c_flag $k 1; done
+snap s1
+NCTL=30
+run_many ctl $NCTL -t 3 -S 4 -T 60 -- -t 3 -T 60
+wait "${MANY_PIDS[@]}"
+wait "$MANY_SRV"
+sleep 1
+snap s2
+notok=0 arrived=0
+for k in 1 2 3; do
+	notok=$((notok + $(delta s1 s2 MPTcpExtMPJoinNoTokenFound $k)))
+	arrived=$((arrived + $(delta s1 s2 MPTcpExtMPJoinSynRx $k)))
+done
+# Hashed like new connections, two joins in three land on a host that does not hold
+# theirs; at least one in three (P < 1e-3 of less, for 20 or more joins).
+mp_check "control (no C flag): $notok of the $arrived joins that reached a host hit one without their token" \
+	test "$arrived" -ge $((NCTL * 2 / 3)) -a $((notok * 3)) -ge "$arrived"
+for k in 1 2 3; do c_flag $k 0; done
+
+# --- 3. SYN cookies on every proxy host
+for k in 1 2 3; do ip netns exec "${PRX[$k]}" sysctl -qw net.ipv4.tcp_syncookies=2; done
+snap s2
+NCK=30
+no_target=$(sum_pst AcceptNoTarget)
+run_many ck $NCK -t 4 -S 6 -T 60 -- -t 4 -T 60 -M
+wait "${MANY_PIDS[@]}"
+wait "$MANY_SRV"
+snap s3
+good=$(intact ck)
+show_failed ck
+joined=$(joined ck)
+cookies=0
+for k in 1 2 3; do cookies=$((cookies + $(delta s2 s3 TcpExtSyncookiesRecv $k))); done
+mp_check "SYN cookies: $good of $NCK connections intact, $cookies handshakes completed by a cookie, $joined joined at their host" \
+	test "$good" = $NCK -a "$cookies" -ge $NCK -a "$joined" = $NCK -a "$(sum_pst AcceptNoTarget)" = "$no_target"
+for k in 1 2 3; do ip netns exec "${PRX[$k]}" sysctl -qw net.ipv4.tcp_syncookies=1; done
+
+# --- 4. one host removed
+snap s3
+# LONG: long enough for every connection to be up before the removal and to go on
+# for a while after it (the removal waits for all of them, at most 30 s).
+LONG=${LONG:-30}
+run_many long "$NLONG" -t $LONG -S 8 -T 180 -- -t $LONG -T 180 -M
+long_pids=("${MANY_PIDS[@]}") long_srv=$MANY_SRV
+for i in $(seq 150); do
+	[ "$(sum_pst ConnActive)" -ge "$NLONG" ] && break
+	sleep 0.2
+done
+sleep 1	# and their joins
+on3=$(mp_proxy_stat "${PRX[3]}" ConnActive)
+mp_info "before the removal: active connections" \
+	"$(mp_proxy_stat "${PRX[1]}" ConnActive)/$(mp_proxy_stat "${PRX[2]}" ConnActive)/$on3"
+# The load balancer takes host 3 out (its buckets go to the others, theirs stay), then
+# the operator stops its proxy: every connection it holds is reset.
+ip -n "$MP_RTR" nexthop replace id 10 group 1/2 type resilient buckets 96 idle_timer 600
+ip netns exec "${PRX[3]}" sysctl -qw net.mptcp_proxy.port=0
+# New connections meanwhile go to hosts 1 and 2 only, and get their joins.
+snap s4
+# (The servers of the running connections still listen on port 80.)
+PORT=81 run_many new 20 -t 3 -S 10 -T 60 -- -t 3 -T 60 -M
+wait "${MANY_PIDS[@]}"
+wait "$MANY_SRV"
+snap s5
+good=$(intact new)
+show_failed new
+joined=$(joined new)
+new12=$(( $(delta s4 s5 ConnAccepted 1) + $(delta s4 s5 ConnAccepted 2) ))
+mp_check "after the removal: $good of 20 new connections intact, $joined joined at their host, $new12 on hosts 1-2, $(delta s4 s5 ConnAccepted 3) on host 3" \
+	test "$good" = 20 -a "$joined" = 20 -a "$new12" = 20 -a "$(delta s4 s5 ConnAccepted 3)" = 0
+wait "${long_pids[@]}"
+wait "$long_srv"
+good=$(intact long)
+joined=$(joined long)
+# Untouched: each kept its first subflow (to the service address, now hashed over two
+# hosts) to the end.
+first=$(pairs long | awk '$3 ~ /^10\.0\.3\.2:80(,|$)/' | wc -l)
+reset=$(grep -l -iE "reset|broken" "$MP_TMP"/long.[0-9]* | wc -l)
+mp_info "long connections: $good intact, $first with their first subflow and $joined with their join to the end, $reset reset, host 3 held $on3"
+mp_check "the removed host's $on3 connections ended with a reset, the other $((NLONG - on3)) completed intact on their first subflow" \
+	test "$on3" -gt 0 -a "$reset" = "$on3" -a "$good" = $((NLONG - on3)) -a "$first" = "$good"
+mp_check "no proxy host is left with a connection" \
+	test "$(sum_pst ConnActive)" = 0
+
+if [ $mp_nfail != 0 ]; then
+	for k in 1 2 3; do
+		mp_info "--- host $k: non-zero counters"
+		ip netns exec "${PRX[$k]}" awk '$2 != 0 { print "# " $0 }' /proc/net/mptcp_proxy_stat
+		ip netns exec "${PRX[$k]}" nstat -as | awk '$2 != 0 && /MPTcp|Syncookies|Listen|Abort|Reset|Rst/ { print "# " $1, $2 }'
+	done
+	mp_info "--- client"
+	ip netns exec "$MP_CLI" nstat -as | awk '$2 != 0 && /MPTcp|Abort|Reset|Rst/ { print "# " $1, $2 }'
+fi
+mp_cleanup
+mp_module_unload
+mp_check "the module unloads" test $? = 0
+mp_kmemleak_check
+mp_exit
