@@ -230,26 +230,33 @@ show_failed main
 mp_check "$NCONN concurrent connections through 3 proxy hosts, both ways, checksums match ($good)" \
 	test "$good" = "$NCONN"
 joined=$(joined main)
-mp_check "every connection had its second subflow at the host that relayed it, with data both ways ($joined)" \
-	test "$joined" = "$NCONN"
-share="" ok=1 sum=0
+# A connection whose MP_CAPABLE SYN went unanswered twice is retried as plain TCP by the
+# client (MPTcpExtMPCapableSYNTXDrop, upstream's syn_retrans_before_tcp_fallback): on an
+# emulated guest starting 100 transfers at once that happens now and then. Such a
+# connection has no MPTCP and so no join; xfer -M reports no subflow for it. It must
+# stay rare, or this part would test nothing.
+fallback=$(pairs main | awk '$2 == 0' | wc -l)
+syndrop=$(( $(mp_counter "$MP_CLI" MPTcpExtMPCapableSYNTXDrop) ))
+mp_check "every MPTCP connection had its second subflow at the host that relayed it, with data both ways ($joined; $fallback fell back to TCP after SYN timeouts, SYNTXDrop $syndrop)" \
+	test "$joined" = $((NCONN - fallback)) -a $((fallback * 50)) -le "$NCONN"
+share="" ok=1 sum=0 joins=0
 for k in 1 2 3; do
 	acc=$(delta s0 s1 ConnAccepted $k) join=$(delta s0 s1 MPTcpExtMPJoinAckRx $k)
 	notok=$(delta s0 s1 MPTcpExtMPJoinNoTokenFound $k)
 	share="$share host$k: $acc connections, $join joins, $notok unknown tokens;"
-	sum=$((sum + acc))
+	sum=$((sum + acc)) joins=$((joins + join))
 	# Each host its share (at least a tenth; P < 1e-7 of a false failure for 100
-	# connections hashed over three), every join at the host that holds its connection.
-	[ $((acc * 10)) -ge "$NCONN" ] && [ "$join" = "$acc" ] && [ "$notok" = 0 ] || ok=0
+	# connections hashed over three), no join at a host that does not hold it.
+	[ $((acc * 10)) -ge "$NCONN" ] && [ "$join" -le "$acc" ] && [ "$notok" = 0 ] || ok=0
 done
 mp_info "$share"
-mp_check "each host took its share, and as many joins as connections, none with an unknown token" \
-	test $ok = 1 -a $sum = "$NCONN"
+mp_check "each host took its share; the hosts took as many joins as connections joined, none with an unknown token" \
+	test $ok = 1 -a $sum = "$NCONN" -a $joins = "$joined"
 synack=$(delta s0 s1 MPTcpExtMPJoinSynAckRx c) addaddr=$(delta s0 s1 MPTcpExtAddAddr c)
 hmac=$(delta s0 s1 MPTcpExtMPJoinSynAckHMacFailure c)
 # ADD_ADDRs: each host's IPv4 one (sent again if its echo is late) and its IPv6 one.
 mp_check "the client: $addaddr ADD_ADDRs received, $synack joins answered, $hmac HMAC failures" \
-	test "$addaddr" -ge "$NCONN" -a "$synack" = "$NCONN" -a "$hmac" = 0
+	test "$addaddr" -ge "$joined" -a "$synack" = "$joined" -a "$hmac" = 0
 
 # --- 1b. IPv6 clients and targets. Each host announces its IPv4 join address first,
 # then its IPv6 one. A client in upstream's "C flag case" takes the first ADD_ADDR that

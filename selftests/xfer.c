@@ -30,7 +30,8 @@
  *       -M (MPTCP: the summary also lists the connection's subflows as they are at its
  *       end, from MPTCP_TCPINFO and MPTCP_SUBFLOW_ADDRS:
  *       subflows=N sf_peer=ADDR:PORT,... sf_rx=BYTES,... sf_tx=BYTES,...; rx is
- *       tcpi_bytes_received, tx tcpi_bytes_acked, in the kernel's order of subflows)
+ *       tcpi_bytes_received, tx tcpi_bytes_acked, in the kernel's order of subflows;
+ *       subflows=0 for a socket that is not MPTCP or fell back to TCP)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
