@@ -27,8 +27,9 @@
  *       -S SEED, -C CONGESTION_ALGO, -T TIMEOUT_SECS (default 60), -i INTERVAL_MS,
  *       -q (no summary), -z (benchmarks: zeros, no checksums; the sums stay at their
  *       initial value), -w (server: after accept print the peer and exit on EOF only),
- *       -M (MPTCP: the summary also lists the connection's subflows as they are at its
- *       end, from MPTCP_TCPINFO and MPTCP_SUBFLOW_ADDRS:
+ *       -M (MPTCP: the summary also lists the connection's subflows as they are when
+ *       this end has sent everything, before its shutdown(SHUT_WR), from MPTCP_TCPINFO
+ *       and MPTCP_SUBFLOW_ADDRS:
  *       subflows=N sf_peer=ADDR:PORT,... sf_rx=BYTES,... sf_tx=BYTES,...; rx is
  *       tcpi_bytes_received, tx tcpi_bytes_acked, in the kernel's order of subflows;
  *       subflows=0 for a socket that is not MPTCP or fell back to TCP)
@@ -44,6 +45,7 @@
 #include <linux/mptcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,6 +218,7 @@ static void format_subflows(int fd, char *out, size_t outlen)
 		struct mptcp_subflow_data d;
 		struct tcp_info ti[MAX_SUBFLOWS];
 	} info;
+	const struct tcp_info *ti;
 	struct {
 		struct mptcp_subflow_data d;
 		struct mptcp_subflow_addrs a[MAX_SUBFLOWS];
@@ -235,9 +238,15 @@ static void format_subflows(int fd, char *out, size_t outlen)
 		snprintf(out, outlen, " subflows=0");
 		return;
 	}
-	n = info.d.num_subflows;
-	if (n > MAX_SUBFLOWS)
-		n = MAX_SUBFLOWS;
+	/* The kernel copies min(size_user, its own size) bytes per subflow: step by that. */
+	if (info.d.size_user < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(uint64_t) ||
+	    len < sizeof(info.d)) {
+		snprintf(out, outlen, " subflows=0");
+		return;
+	}
+	n = (len - sizeof(info.d)) / info.d.size_user;
+	if (n > info.d.num_subflows)
+		n = info.d.num_subflows;
 	if (addrs.d.num_subflows < n)
 		n = addrs.d.num_subflows;
 	for (i = 0; i < n; i++) {
@@ -245,10 +254,11 @@ static void format_subflows(int fd, char *out, size_t outlen)
 
 		format_addr(&addrs.a[i].sa_remote, peer, sizeof(peer));
 		snprintf(peers + strlen(peers), sizeof(peers) - strlen(peers), "%s%s", i ? "," : "", peer);
+		ti = (const struct tcp_info *)((const char *)info.ti + i * info.d.size_user);
 		snprintf(rx + strlen(rx), sizeof(rx) - strlen(rx), "%s%" PRIu64, i ? "," : "",
-			 (uint64_t)info.ti[i].tcpi_bytes_received);
+			 (uint64_t)ti->tcpi_bytes_received);
 		snprintf(tx + strlen(tx), sizeof(tx) - strlen(tx), "%s%" PRIu64, i ? "," : "",
-			 (uint64_t)info.ti[i].tcpi_bytes_acked);
+			 (uint64_t)ti->tcpi_bytes_acked);
 	}
 	snprintf(out, outlen, " subflows=%u sf_peer=%s sf_rx=%s sf_tx=%s", n, peers, rx, tx);
 }
@@ -274,7 +284,7 @@ static int relay(const struct opts *o, int fd)
 	size_t out_len = 0, out_off = 0;
 	double start = now(), deadline = start + o->timeout, next_tick;
 	int wr_done = 0, rd_done = 0;
-	char peer[80];
+	char peer[80], sf[MAX_SUBFLOWS * 110] = "";
 
 	format_peer(fd, peer, sizeof(peer));
 	next_tick = start + o->interval_ms / 1000.0;
@@ -312,6 +322,9 @@ static int relay(const struct opts *o, int fd)
 			int silent = o->send_secs <= 0 && o->send_bytes == 0;
 
 			if (!more && out_off == out_len && (!silent || rd_done)) {
+				/* Before the DATA_FIN: after both, MPTCP closes subflows. */
+				if (o->subflows && !o->quiet)
+					format_subflows(fd, sf, sizeof(sf));
 				if (shutdown(fd, SHUT_WR))
 					die("shutdown");
 				wr_done = 1;
@@ -368,10 +381,6 @@ static int relay(const struct opts *o, int fd)
 		}
 	}
 	if (!o->quiet) {
-		char sf[MAX_SUBFLOWS * 110] = "";
-
-		if (o->subflows)
-			format_subflows(fd, sf, sizeof(sf));
 		printf("sent=%" PRIu64 " sent_sum=%016" PRIx64 " recv=%" PRIu64
 		       " recv_sum=%016" PRIx64 " secs=%.3f peer=%s%s\n",
 		       sent, sent_sum, recvd, recv_sum, now() - start, peer, sf);
