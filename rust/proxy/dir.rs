@@ -31,7 +31,8 @@ pub(super) struct Dir {
     pub(super) src: End,
     /// The source had nothing to read in this step.
     pub(super) dry: bool,
-    /// No buffer could be allocated: the tick retries.
+    /// No buffer could be allocated, or the destination refused data for want of
+    /// memory while its send buffer had room: the tick retries (no wake-up may come).
     pub(super) starved: bool,
     /// We sent FIN on the destination.
     pub(super) shut: bool,
@@ -170,8 +171,11 @@ pub(super) fn pump<W: Wake>(
                 d.start += n;
                 *bytes += n as u64;
                 progress = progress || n > 0;
+                d.starved = false;
             }
-            Err(e) if e == EAGAIN => {}
+            // A full send buffer: its write-space wake-up queues the work again. With
+            // room left, memory was refused (pressure): only the tick will retry.
+            Err(e) if e == EAGAIN => d.starved = to.has_send_room(),
             Err(_) => {
                 *to_failed = true;
                 d.dead = true;

@@ -354,6 +354,21 @@ impl<W: Wake> Socket<W> {
         }
     }
 
+    /// Whether the send buffer has room (`sk_wmem_queued < sk_sndbuf`, the test of
+    /// `sk_stream_memory_free`). A non-blocking send that fails with `EAGAIN` while it
+    /// has room failed to get memory (the socket's or the protocol's limits under
+    /// pressure): no write-space wake-up is due for that, since nothing in flight may
+    /// free any, and the caller must retry on its own.
+    pub(crate) fn has_send_room(&self) -> bool {
+        let sk = self.sk();
+        // SAFETY: valid socket; both fields are read with volatile (READ_ONCE-like) loads,
+        // as the kernel's own lockless test does.
+        unsafe {
+            ptr::read_volatile(ptr::addr_of!((*sk).sk_wmem_queued))
+                < ptr::read_volatile(ptr::addr_of!((*sk).sk_sndbuf))
+        }
+    }
+
     /// Sends FIN (DATA_FIN for MPTCP): no more data from us.
     pub(crate) fn shutdown_write(&self) {
         // SAFETY: valid socket.
