@@ -66,6 +66,7 @@ impl PernetData for NetData {
             (kernel::c_str!("lia"), lia::show_conns as sys::proc::ShowFn),
             (kernel::c_str!("lia_stat"), lia::show_stats),
             (kernel::c_str!("mptcp_proxy_stat"), show_proxy_stats),
+            (kernel::c_str!("mptcp_proxy"), show_proxy_conns),
         ];
         for (i, (name, show)) in files.iter().enumerate() {
             if let Err(e) = sys::proc::create(net, name, *show) {
@@ -132,6 +133,13 @@ impl NetData {
 fn show_proxy_stats(w: &mut sys::proc::SeqWriter, net: &Net) {
     if let Some(data) = net.data::<NetData>() {
         data.proxy.show_stats(w);
+    }
+}
+
+/// `/proc/net/mptcp_proxy`.
+fn show_proxy_conns(w: &mut sys::proc::SeqWriter, net: &Net) {
+    if let Some(data) = net.data::<NetData>() {
+        data.proxy.show_conns(w, net);
     }
 }
 

@@ -309,3 +309,41 @@ fn segments_with_data_are_not_headers() {
     assert_eq!(len, doff + 3);
     assert!(tag_syn(&seg[..len], &Target::V4 { addr: D4, port: 1 }).is_err());
 }
+
+/// Text forms of RFC 5952 (section 4): each case printed, and read back to the same
+/// address.
+#[test]
+fn addr_text_form() {
+    use mptcp_proxy_host::inet::addr::{parse_addr, Endpoint};
+    let cases = [
+        ("10.0.1.1", "10.0.1.1"),
+        ("0.0.0.0", "0.0.0.0"),
+        ("2001:db8:0:0:0:0:2:1", "2001:db8::2:1"),
+        ("2001:DB8::1", "2001:db8::1"),
+        // One zero group is not compressed.
+        ("2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"),
+        // The longest run wins; of equal runs, the first.
+        ("2001:0:0:1:0:0:0:1", "2001:0:0:1::1"),
+        ("2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"),
+        ("0:0:0:0:0:0:0:0", "::"),
+        ("0:0:0:0:0:0:0:1", "::1"),
+        ("1:0:0:0:0:0:0:0", "1::"),
+        ("fe80:0:0:0:0:0:0:0", "fe80::"),
+        ("0:0:1:0:0:0:0:0", "0:0:1::"),
+        ("::ffff:10.0.0.1", "::ffff:10.0.0.1"),
+        ("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+    ];
+    for (input, want) in cases {
+        let a = parse_addr(input).unwrap_or_else(|| panic!("{input}"));
+        let text = format!("{a}");
+        assert_eq!(text, want, "{input}");
+        assert_eq!(parse_addr(&text), Some(a), "{input} read back");
+    }
+    let v4 = parse_addr("10.0.3.2").unwrap();
+    let v6 = parse_addr("2001:db8:3::2").unwrap();
+    let mapped = parse_addr("::ffff:10.0.3.2").unwrap();
+    assert_eq!(format!("{}", Endpoint(v4, 80)), "10.0.3.2:80");
+    assert_eq!(format!("{}", Endpoint(v6, 443)), "[2001:db8:3::2]:443");
+    // A mapped address is the IPv4 peer of a dual-stack socket.
+    assert_eq!(format!("{}", Endpoint(mapped, 1)), "10.0.3.2:1");
+}

@@ -6,6 +6,8 @@
 //! from the kernel's `sockaddr`, `in6_addr` and packet bytes; the policy and the proxy
 //! reason about them.
 
+use core::fmt;
+
 use super::num;
 
 /// An address family.
@@ -60,6 +62,69 @@ impl Addr {
         match self {
             Addr::V4(b) => b,
             Addr::V6(b) => b,
+        }
+    }
+}
+
+/// The text form of RFC 5952: IPv4 dotted; IPv6 in lowercase hex without leading zeros,
+/// the longest run of two or more zero groups (the first of equal runs) as `::`, and an
+/// IPv4-mapped address as `::ffff:a.b.c.d`.
+impl fmt::Display for Addr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = match self {
+            Addr::V4(v) => return write!(f, "{}.{}.{}.{}", v[0], v[1], v[2], v[3]),
+            Addr::V6(b) => b,
+        };
+        if let Addr::V4(v) = self.unmapped() {
+            return write!(f, "::ffff:{}.{}.{}.{}", v[0], v[1], v[2], v[3]);
+        }
+        let mut g = [0u16; 8];
+        for (i, x) in g.iter_mut().enumerate() {
+            *x = u16::from_be_bytes([b[2 * i], b[2 * i + 1]]);
+        }
+        // The longest run of zero groups, if at least two long: [start, end).
+        let (mut best, mut run) = ((0, 0), (0, 0));
+        for (i, &x) in g.iter().enumerate() {
+            if x != 0 {
+                continue;
+            }
+            run = if run.1 == i {
+                (run.0, i + 1)
+            } else {
+                (i, i + 1)
+            };
+            if run.1 - run.0 > best.1 - best.0 {
+                best = run;
+            }
+        }
+        if best.1 - best.0 < 2 {
+            best = (8, 8);
+        }
+        for (i, x) in g.iter().enumerate() {
+            if i == best.0 {
+                f.write_str("::")?;
+            } else if i > best.0 && i < best.1 {
+                continue;
+            } else {
+                if i > 0 && i != best.1 {
+                    f.write_str(":")?;
+                }
+                write!(f, "{:x}", x)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An address and a port in text form: `a.b.c.d:port` or `[v6]:port`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Endpoint(pub Addr, pub u16);
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.unmapped() {
+            a @ Addr::V4(_) => write!(f, "{}:{}", a, self.1),
+            a => write!(f, "[{}]:{}", a, self.1),
         }
     }
 }

@@ -28,16 +28,18 @@
 //!
 //! The connection's work item runs [`Conn::step`]; the sockets' wake-ups queue it.
 
+use core::fmt::Write;
 use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use kernel::prelude::*;
 use kernel::sync::{new_mutex, Arc, ArcBorrow, Mutex};
 use kernel::workqueue::{impl_has_work, new_work, Work, WorkItem};
 
-use super::dir::{pump, Dir};
+use super::dir::{pump, Dir, End};
 use super::runtime::Runtime;
 use super::stats::Stat;
 use super::{queue, stat, upstream_stat};
-use crate::inet::addr::Addr;
+use crate::inet::addr::{Addr, Endpoint};
+use crate::sys::proc::SeqWriter;
 use crate::sys::socket::{Proto, SockError, Socket, Status, Wake};
 use crate::sys::time::now_ms;
 
@@ -199,6 +201,84 @@ impl Conn {
                 self.rt.drain(self);
             }
         }
+    }
+
+    /// The header of `/proc/net/mptcp_proxy` (see [`Conn::show`]).
+    pub(crate) fn show_header(w: &mut SeqWriter) {
+        let _ = writeln!(
+            w,
+            "client target phase idle_ms \
+             cli_state cli_rmem cli_unacked cli_unsent up_state up_rmem up_unacked up_unsent \
+             c2s_buf c2s_flags s2c_buf s2c_flags"
+        );
+    }
+
+    /// One line of `/proc/net/mptcp_proxy`, space-separated fields in the header's
+    /// order: the client's address and port, the target's (as connected; `-` when
+    /// unknown), the phase, ms since data last moved (or the phase changed), then for
+    /// each socket (the client's MPTCP one, the upstream TCP one) its state as `ss`
+    /// names it (`:errno` appended for a pending error), receive memory, bytes not
+    /// acknowledged and bytes not sent yet (`-` once closed), then for each direction
+    /// the bytes in the relay's buffer and how it stands: its source `open`, `fin` or
+    /// `failed`, and any of `dry` (nothing to read in the last step), `starved` (waits
+    /// for memory: polled), `shut` (FIN sent on) and `dead` (the destination failed).
+    pub(super) fn show(&self, w: &mut SeqWriter, now: u64) {
+        let inner = self.inner.lock();
+        let phase = match self.phase() {
+            Phase::Connecting => "connecting",
+            Phase::Relaying => "relaying",
+            Phase::Draining => "draining",
+            Phase::Done => "done",
+        };
+        let idle = now.saturating_sub(self.last.load(Ordering::Relaxed));
+        let peer = |s: &Option<Socket<Conn>>| s.as_ref().and_then(|s| s.peer());
+        let (client, upstream) = (peer(&inner.client), peer(&inner.upstream));
+        let _ = match client {
+            Some((a, p)) => write!(w, "{} ", Endpoint(a, p)),
+            None => write!(w, "{} ", self.client_addr),
+        };
+        let _ = match upstream {
+            Some((a, p)) => write!(w, "{} ", Endpoint(a, p)),
+            None => write!(w, "- "),
+        };
+        let _ = write!(w, "{} {}", phase, idle);
+        for s in [&inner.client, &inner.upstream] {
+            let Some(s) = s.as_ref() else {
+                let _ = write!(w, " - - - -");
+                continue;
+            };
+            let (state, err) = s.state();
+            let _ = match err {
+                0 => write!(w, " {}", state),
+                e => write!(w, " {}:{}", state, e),
+            };
+            let _ = write!(w, " {}", s.rmem());
+            for n in [s.unacked(), s.unsent()] {
+                let _ = match n {
+                    Some(n) => write!(w, " {}", n),
+                    None => write!(w, " -"),
+                };
+            }
+        }
+        for d in [&inner.c2s, &inner.s2c] {
+            let src = match d.src {
+                End::Open => "open",
+                End::Fin => "fin",
+                End::Failed => "failed",
+            };
+            let _ = write!(w, " {} {}", d.end - d.start, src);
+            for (set, name) in [
+                (d.dry, "dry"),
+                (d.starved, "starved"),
+                (d.shut, "shut"),
+                (d.dead, "dead"),
+            ] {
+                if set {
+                    let _ = write!(w, ",{}", name);
+                }
+            }
+        }
+        let _ = writeln!(w);
     }
 
     /// Resets both sides and closes; `false` if it was closed already.

@@ -302,6 +302,17 @@ impl NetProxy {
         let _ = writeln!(w, "{:<32}{}", "ProxyConnActive", active);
         let _ = writeln!(w, "{:<32}{}", "ProxyPending", pending);
     }
+
+    /// `/proc/net/mptcp_proxy`: the header, then the connections, for openers with
+    /// `CAP_NET_ADMIN` over the namespace only (a listing takes each connection's lock
+    /// in turn, which no unprivileged reader should be able to repeat at will).
+    pub(crate) fn show_conns(&self, w: &mut SeqWriter, net: &Net) {
+        let rt = self.runtime.read(|h| h.map(|h| h.rt.clone()));
+        match rt {
+            Some(rt) if w.opener_net_admin(net) => rt.show_conns(w),
+            _ => conn::Conn::show_header(w),
+        }
+    }
 }
 
 /// Waits for every queued work item of the module (a stopped runtime's last ones).

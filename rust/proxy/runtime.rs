@@ -41,6 +41,7 @@ use super::pending::{Count, Entry, Inserted, Key, Pending};
 use super::stats::Stat;
 use super::{queue, stat, upstream_stat};
 use crate::sys::net::{Net, NetHandle};
+use crate::sys::proc::SeqWriter;
 use crate::sys::socket::{Proto, SockError, Socket, Wake};
 use crate::sys::sync::{new_spinlock_bh, SpinLockBh};
 use crate::sys::time::{now_ms, random_u64};
@@ -466,6 +467,28 @@ impl Runtime {
     /// Connections in progress or relaying.
     pub(crate) fn active(&self) -> usize {
         self.conns.lock().count
+    }
+
+    /// `/proc/net/mptcp_proxy`: a header, then a line per connection (see
+    /// [`Conn::show`]). The table's lock is not held while a connection is asked (a
+    /// connection takes it under its own lock when it ends): references are collected
+    /// first, at most `max_conns` of them.
+    pub(crate) fn show_conns(&self, w: &mut SeqWriter) {
+        Conn::show_header(w);
+        let conns = {
+            let conns = self.conns.lock();
+            let mut v = KVec::new();
+            for c in conns.tree.values() {
+                if v.push(c.clone(), GFP_KERNEL).is_err() {
+                    break;
+                }
+            }
+            v
+        };
+        let now = now_ms();
+        for c in conns.iter() {
+            c.show(w, now);
+        }
     }
 
     /// Stops everything: the listener, then every connection (reset). Sleeps; the

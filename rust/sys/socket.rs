@@ -47,6 +47,8 @@ impl SockError {
 /// `SIOCOUTQ` (`TIOCOUTQ` in include/uapi/asm-generic/ioctls.h, which bindgen does not
 /// see).
 const SIOCOUTQ: kernel::ffi::c_int = 0x5411;
+/// `SIOCOUTQNSD` (include/uapi/linux/sockios.h).
+const SIOCOUTQNSD: kernel::ffi::c_int = bindings::SIOCOUTQNSD as kernel::ffi::c_int;
 
 /// Where a connection stands (see [`Socket::status`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -403,17 +405,65 @@ impl<W: Wake> Socket<W> {
     /// Bytes written but not yet acknowledged by the peer (`SIOCOUTQ`: for MPTCP, at the
     /// connection level); `None` if the socket cannot tell (listening, or closed).
     pub(crate) fn unacked(&self) -> Option<usize> {
+        self.ioctl_int(SIOCOUTQ)
+    }
+
+    /// A protocol `ioctl` (process context) whose result is a non-negative `int`.
+    fn ioctl_int(&self, cmd: kernel::ffi::c_int) -> Option<usize> {
         let sk = self.sk();
         let mut n: kernel::ffi::c_int = 0;
         // SAFETY: valid socket; `sk_prot` is set for its lifetime. The protocol's `ioctl`
         // takes a kernel pointer for its result (since 6.5) and locks what it needs.
         let r = unsafe {
             match (*(*sk).__sk_common.skc_prot).ioctl {
-                Some(ioctl) => ioctl(sk, SIOCOUTQ, &mut n),
+                Some(ioctl) => ioctl(sk, cmd, &mut n),
                 None => return None,
             }
         };
         (r == 0).then(|| usize::try_from(n).ok()).flatten()
+    }
+
+    /// The connection's state as `ss` names it, and its pending error (0 for none);
+    /// read without the socket's lock (a snapshot, for diagnostics).
+    pub(crate) fn state(&self) -> (&'static str, u32) {
+        let sk = self.sk();
+        // SAFETY: valid socket; both fields are read with volatile (READ_ONCE-like) loads.
+        let (err, state) = unsafe {
+            (
+                ptr::read_volatile(ptr::addr_of!((*sk).sk_err)) as u32,
+                ptr::read_volatile(ptr::addr_of!((*sk).__sk_common.skc_state)) as u32,
+            )
+        };
+        let name = match state {
+            bindings::TCP_ESTABLISHED => "ESTAB",
+            bindings::TCP_SYN_SENT => "SYN-SENT",
+            bindings::TCP_SYN_RECV => "SYN-RECV",
+            bindings::TCP_FIN_WAIT1 => "FIN-WAIT-1",
+            bindings::TCP_FIN_WAIT2 => "FIN-WAIT-2",
+            bindings::TCP_TIME_WAIT => "TIME-WAIT",
+            bindings::TCP_CLOSE => "UNCONN",
+            bindings::TCP_CLOSE_WAIT => "CLOSE-WAIT",
+            bindings::TCP_LAST_ACK => "LAST-ACK",
+            bindings::TCP_LISTEN => "LISTEN",
+            bindings::TCP_CLOSING => "CLOSING",
+            _ => "UNKNOWN",
+        };
+        (name, err)
+    }
+
+    /// Receive memory in use (`sk_rmem_alloc`: what `ss` shows as an MPTCP socket's
+    /// Recv-Q), read without the socket's lock.
+    pub(crate) fn rmem(&self) -> usize {
+        let sk = self.sk();
+        // SAFETY: valid socket; an atomic counter, read with a volatile load.
+        let n = unsafe { ptr::read_volatile(ptr::addr_of!((*sk).sk_backlog.rmem_alloc.counter)) };
+        usize::try_from(n).unwrap_or(0)
+    }
+
+    /// Bytes written but not yet sent (`SIOCOUTQNSD`; for MPTCP, not yet sent on any
+    /// subflow); `None` if the socket cannot tell.
+    pub(crate) fn unsent(&self) -> Option<usize> {
+        self.ioctl_int(SIOCOUTQNSD)
     }
 
     /// From now on, every wake-up of the socket (data, space, state, error) calls
