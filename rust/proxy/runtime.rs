@@ -464,6 +464,11 @@ impl Runtime {
         self.pending.lock().live(now_ms())
     }
 
+    /// Whether the runtime is stopping (see [`Runtime::shutdown`]).
+    pub(super) fn closing(&self) -> bool {
+        self.closing.load(Ordering::Acquire)
+    }
+
     /// Connections in progress or relaying.
     pub(crate) fn active(&self) -> usize {
         self.conns.lock().count
