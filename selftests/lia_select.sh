@@ -8,7 +8,9 @@
 # transfer leave the transfer intact, no coupling state behind and nothing for kmemleak.
 . "$(dirname "$0")/lib.sh"
 
-SECS=${SECS:-15}
+# The transfer's length: long enough for the set-up checks and five endpoint flaps with
+# their joins (the debug pass gives 40: a join there takes seconds).
+SECS=${LIA_SELECT_SECS:-15}
 
 mp_init
 mp_require_root

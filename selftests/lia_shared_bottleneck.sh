@@ -63,16 +63,14 @@ run() {
 	mp_info "$cc: MPTCP $((MPTCP_BPS / 1000)) kbit/s, TCP $((TCP_BPS / 1000)) kbit/s, ratio $RATIO (bottleneck $RATE Mbit/s)"
 }
 
-# median WORDS...: the median of numbers.
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 lia_r=() reno_r=() lia_t=() reno_t=() COUPLED_RUNS=0
 recomputed0=$(mp_lia_stat "$MP_CLI" LiaAlphaRecomputed)
 for i in $(seq $RUNS); do
 	run lia; lia_r+=($RATIO); lia_t+=($((MPTCP_BPS + TCP_BPS)))
 	run reno; reno_r+=($RATIO); reno_t+=($((MPTCP_BPS + TCP_BPS)))
 done
-LIA_RATIO=$(median "${lia_r[@]}") LIA_TOTAL=$(median "${lia_t[@]}")
-RENO_RATIO=$(median "${reno_r[@]}") RENO_TOTAL=$(median "${reno_t[@]}")
+LIA_RATIO=$(mp_median "${lia_r[@]}") LIA_TOTAL=$(mp_median "${lia_t[@]}")
+RENO_RATIO=$(mp_median "${reno_r[@]}") RENO_TOTAL=$(mp_median "${reno_t[@]}")
 echo "# shared bottleneck, medians of $RUNS runs: MPTCP/TCP goodput ratio lia=$LIA_RATIO (${lia_r[*]}) uncoupled-reno=$RENO_RATIO (${reno_r[*]})"
 
 # Both runs must use the link, or the ratios mean nothing: at least 70 % of the rate.

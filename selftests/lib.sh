@@ -274,6 +274,9 @@ mp_div() {
 	awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { if (b == 0) print "inf"; else printf("%." d "f\n", a / b) }'
 }
 
+# mp_median NUMBER...: the median of numbers (the lower middle one of an even count).
+mp_median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
 # mp_le A B: true if the decimal A <= B; false (status 2) if either is not a decimal
 # number (awk would compare "inf", "nan" or an empty string as text).
 mp_le() {
@@ -363,19 +366,11 @@ mp_proxy_topology() {
 	ip -n "$MP_PRX" addr add 10.0.0.1/32 dev lo
 	ip -n "$MP_PRX" addr add 2001:db8::1/128 dev lo
 	ip netns exec "$MP_SRV" sysctl -qw net.mptcp.enabled=0
-	ip -n "$MP_CLI" route add default via 10.0.1.2 dev c1
-	ip -n "$MP_CLI" route add default via 10.0.2.2 dev c2 table 2
-	ip -n "$MP_CLI" rule add from 10.0.2.1 table 2
-	ip -n "$MP_CLI" -6 route add default via 2001:db8:1::2 dev c1
-	ip -n "$MP_CLI" -6 route add default via 2001:db8:2::2 dev c2 table 2
-	ip -n "$MP_CLI" -6 rule add from 2001:db8:2::1 table 2
-	ip -n "$MP_CLI" mptcp limits set subflow 2 add_addr_accepted 0
 	ip -n "$MP_PRX" mptcp limits set subflow 2 add_addr_accepted 0
 	# MP_CELL_BACKUP=1: the cellular subflow is a backup (used only when wifi fails).
 	local flags=subflow
 	[ "${MP_CELL_BACKUP:-0}" = 1 ] && flags="subflow backup"
-	ip -n "$MP_CLI" mptcp endpoint add 10.0.2.1 dev c2 $flags
-	ip -n "$MP_CLI" mptcp endpoint add 2001:db8:2::1 dev c2 $flags
+	mp_client_paths "$flags" || return 1
 	mp_shape "$MP_CLI" c1 "$wr" "$wd" && mp_shape "$MP_PRX" p1 "$wr" "$wd" &&
 	mp_shape "$MP_CLI" c2 "$cr" "$cd" && mp_shape "$MP_PRX" p2 "$cr" "$cd" || return 1
 	# MP_PROXY_CC: the proxy's congestion control (its listener's subflows inherit it).
@@ -390,13 +385,39 @@ mp_proxy_topology() {
 		net.mptcp_proxy.allowed_targets="10.0.3.0/24 10.0.8.0/24 10.0.9.0/24 2001:db8:3::/64" \
 		net.mptcp_proxy.allowed_ports="1-65535" \
 		net.mptcp_proxy.port=$MP_PROXY_PORT || return 1
+	mp_client_via_proxy 10.0.0.1 2001:db8::1 "10.0.3.0/24, 10.0.8.0/24, 10.0.9.0/24" 2001:db8:3::/64
+}
+
+# mp_client_paths [FLAGS]: MP_CLI's two paths, as the topologies here wire them: wifi
+# (c1, 10.0.1.1 / 2001:db8:1::1, gateway .2) carries the default route, cellular (c2,
+# 10.0.2.1 / 2001:db8:2::1) what is sent from its own address (a rule); upstream's
+# default limits with two subflows, and one endpoint on cellular with FLAGS (default
+# "subflow"), IPv4 and IPv6, so the path manager joins over cellular.
+mp_client_paths() {
+	local flags=${1:-subflow}
+	ip -n "$MP_CLI" route add default via 10.0.1.2 dev c1 &&
+	ip -n "$MP_CLI" route add default via 10.0.2.2 dev c2 table 2 &&
+	ip -n "$MP_CLI" rule add from 10.0.2.1 table 2 &&
+	ip -n "$MP_CLI" -6 route add default via 2001:db8:1::2 dev c1 &&
+	ip -n "$MP_CLI" -6 route add default via 2001:db8:2::2 dev c2 table 2 &&
+	ip -n "$MP_CLI" -6 rule add from 2001:db8:2::1 table 2 &&
+	ip -n "$MP_CLI" mptcp limits set subflow 2 add_addr_accepted 0 &&
+	ip -n "$MP_CLI" mptcp endpoint add 10.0.2.1 dev c2 $flags &&
+	ip -n "$MP_CLI" mptcp endpoint add 2001:db8:2::1 dev c2 $flags
+}
+
+# mp_client_via_proxy ADDR4 ADDR6 NETS4 NET6: MP_CLI sends every TCP connection to NETS4
+# (an nft set's elements, comma-separated) and NET6 to the proxy at ADDR4 / ADDR6, port
+# MP_PROXY_PORT (nft DNAT), marked so that the module adds the proxy-target option
+# (client_ct_mark), as proxy-admin.rst sets a client up.
+mp_client_via_proxy() {
 	ip netns exec "$MP_CLI" sysctl -qw net.mptcp_proxy.client_ct_mark=$MP_PROXY_MARK || return 1
 	ip netns exec "$MP_CLI" nft -f - <<EOF2
 table inet mptcp_proxy {
 	chain out {
 		type nat hook output priority -100;
-		meta l4proto tcp ip daddr { 10.0.3.0/24, 10.0.8.0/24, 10.0.9.0/24 } ct mark set $MP_PROXY_MARK dnat ip to 10.0.0.1:$MP_PROXY_PORT
-		meta l4proto tcp ip6 daddr 2001:db8:3::/64 ct mark set $MP_PROXY_MARK dnat ip6 to [2001:db8::1]:$MP_PROXY_PORT
+		meta l4proto tcp ip daddr { $3 } ct mark set $MP_PROXY_MARK dnat ip to $1:$MP_PROXY_PORT
+		meta l4proto tcp ip6 daddr $4 ct mark set $MP_PROXY_MARK dnat ip6 to [$2]:$MP_PROXY_PORT
 	}
 }
 EOF2
