@@ -43,6 +43,15 @@ WIFI_MBIT=${WIFI_MBIT:-20} CELL_MBIT=${CELL_MBIT:-10}
 DUR=${DUR:-12}
 
 mp_init
+# Memory: the guest's default tcp_mem (sized from its 1.5 GB) is reached by 100 such
+# connections relayed on one machine: TCP then prunes, and MPTCP drops data that TCP has
+# acknowledged (MPTcpExtRcvPruned), which its sender repairs only by retransmitting at
+# the connection level, and only once a subflow has nothing else in flight: connections
+# crawl for a minute and look stuck (proxy-admin.rst, "Memory"). Three times the
+# default, as an operator sizes it for the connections a host carries; restored on exit.
+tcp_mem_saved=$(cat /proc/sys/net/ipv4/tcp_mem)
+trap 'sysctl -qw net.ipv4.tcp_mem="$tcp_mem_saved"; mp_cleanup; rm -rf "$MP_TMP"' EXIT
+sysctl -qw net.ipv4.tcp_mem="$(echo $tcp_mem_saved | awk '{ print $1 * 3, $2 * 3, $3 * 3 }')"
 mp_require_root
 mp_require_mptcp
 mp_require_cmd nft
@@ -110,25 +119,7 @@ topology() {
 	ip netns exec "$MP_SRV" sysctl -qw net.mptcp.enabled=0
 	ip -n "$MP_SRV" route add default via 10.0.3.1
 	ip -n "$MP_SRV" -6 route add default via 2001:db8:3::1
-	ip -n "$MP_CLI" route add default via 10.0.1.2 dev c1
-	ip -n "$MP_CLI" route add default via 10.0.2.2 dev c2 table 2
-	ip -n "$MP_CLI" rule add from 10.0.2.1 table 2
-	ip -n "$MP_CLI" -6 route add default via 2001:db8:1::2 dev c1
-	ip -n "$MP_CLI" -6 route add default via 2001:db8:2::2 dev c2 table 2
-	ip -n "$MP_CLI" -6 rule add from 2001:db8:2::1 table 2
-	ip -n "$MP_CLI" mptcp limits set subflow 2 add_addr_accepted 0
-	ip -n "$MP_CLI" mptcp endpoint add 10.0.2.1 dev c2 subflow || return 1
-	ip -n "$MP_CLI" mptcp endpoint add 2001:db8:2::1 dev c2 subflow || return 1
-	ip netns exec "$MP_CLI" sysctl -qw net.mptcp_proxy.client_ct_mark=$MP_PROXY_MARK || return 1
-	ip netns exec "$MP_CLI" nft -f - <<EOF2 || return 1
-table inet mptcp_proxy {
-	chain out {
-		type nat hook output priority -100;
-		meta l4proto tcp ip daddr 10.0.3.0/24 ct mark set $MP_PROXY_MARK dnat ip to $VIP:$MP_PROXY_PORT
-		meta l4proto tcp ip6 daddr 2001:db8:3::/64 ct mark set $MP_PROXY_MARK dnat ip6 to [$VIP6]:$MP_PROXY_PORT
-	}
-}
-EOF2
+	mp_client_paths && mp_client_via_proxy $VIP $VIP6 10.0.3.0/24 2001:db8:3::/64 || return 1
 	mp_shape "$MP_CLI" c1 $WIFI_MBIT 5 $QLIMIT && mp_shape "$MP_RTR" r1 $WIFI_MBIT 5 $QLIMIT &&
 	mp_shape "$MP_CLI" c2 $CELL_MBIT 10 $QLIMIT && mp_shape "$MP_RTR" r2 $CELL_MBIT 10 $QLIMIT
 }
@@ -179,6 +170,25 @@ run_many() {
 		wait' - "$MP_TMP/$name" "$n" "$MP_XFER" -c "${TARGET:-10.0.3.2}" -p "${PORT:-80}" "${cargs[@]}"
 	MANY_PIDS=("$MP_LAST_PID")
 }
+# wait_many SECS: waits for the clients and the server of the last run_many; if clients
+# still run SECS from now (every transfer here takes a few seconds, so they are stuck),
+# dumps the state of every connection left before waiting for their timeouts.
+wait_many() {
+	local until=$((SECONDS + $1)) k
+	while kill -0 "${MANY_PIDS[@]}" 2>/dev/null && [ $SECONDS -lt $until ]; do sleep 1; done
+	if kill -0 "${MANY_PIDS[@]}" 2>/dev/null; then
+		mp_info "--- clients still running after $1 s: the connections left"
+		ip netns exec "$MP_CLI" ss -tinmMHe state connected exclude time-wait | sed 's/^/# client: /'
+		for k in 1 2 3; do
+			ip netns exec "${PRX[$k]}" awk 'NR > 1' /proc/net/mptcp_proxy | sed "s/^/# host $k proxy: /"
+			ip netns exec "${PRX[$k]}" ss -tinmMHe state connected exclude time-wait | sed "s/^/# host $k: /"
+		done
+		ip netns exec "$MP_SRV" ss -tinmHe state connected exclude time-wait | sed 's/^/# server: /'
+		mp_info "$(grep '^TCP:' /proc/net/sockstat); tcp_mem $(cat /proc/sys/net/ipv4/tcp_mem)"
+	fi
+	wait "${MANY_PIDS[@]}"
+	wait "$MANY_SRV"
+}
 # pairs NAME: one line per client of run NAME whose summary line matches one of the
 # server's (sent = what the server received, and back): the server's peer (the proxy
 # host that relayed it, by its own address) and the client's subflows (xfer -M).
@@ -226,8 +236,7 @@ show_failed() {
 # --- 1. NCONN connections spread over the three hosts, each with its second subflow
 snap s0
 run_many main "$NCONN" -t "$DUR" -S 2 -T 120 -- -t "$DUR" -T 120 -M
-wait "${MANY_PIDS[@]}"
-wait "$MANY_SRV"
+wait_many 100
 snap s1
 good=$(intact main)
 show_failed main
@@ -254,6 +263,12 @@ for k in 1 2 3; do
 	[ $((acc * 10)) -ge "$NCONN" ] && [ "$join" -le "$acc" ] && [ "$notok" = 0 ] || ok=0
 done
 mp_info "$share"
+pruned=0 pressure=0
+for ns in "$MP_CLI" "$PRX1" "$PRX2" "$PRX3"; do
+	pruned=$((pruned + $(mp_counter "$ns" MPTcpExtRcvPruned)))
+	pressure=$((pressure + $(mp_counter "$ns" TcpExtTCPMemoryPressures)))
+done
+mp_info "memory: MPTCP data dropped for memory (RcvPruned) $pruned times, TCP memory pressure entered $pressure times"
 mp_check "each host took its share; the hosts took as many joins as connections joined, none with an unknown token" \
 	test $ok = 1 -a $sum = "$NCONN" -a $joins = "$joined"
 synack=$(delta s0 s1 MPTcpExtMPJoinSynAckRx c) addaddr=$(delta s0 s1 MPTcpExtAddAddr c)
@@ -270,8 +285,7 @@ mp_check "the client: $addaddr ADD_ADDRs received, $synack joins answered, $hmac
 snap s1
 NV6=10
 TARGET=2001:db8:3::2 run_many v6 $NV6 -6 -t 4 -S 12 -T 60 -- -6 -t 4 -T 60 -M
-wait "${MANY_PIDS[@]}"
-wait "$MANY_SRV"
+wait_many 40
 snap s1b
 good=$(intact v6)
 show_failed v6
@@ -288,8 +302,7 @@ for k in 1 2 3; do c_flag $k 1; done
 snap s1
 NCTL=30
 run_many ctl $NCTL -t 3 -S 4 -T 60 -- -t 3 -T 60
-wait "${MANY_PIDS[@]}"
-wait "$MANY_SRV"
+wait_many 40
 sleep 1
 snap s2
 notok=0 arrived=0
@@ -309,8 +322,7 @@ snap s2
 NCK=30
 no_target=$(sum_pst AcceptNoTarget)
 run_many ck $NCK -t 4 -S 6 -T 60 -- -t 4 -T 60 -M
-wait "${MANY_PIDS[@]}"
-wait "$MANY_SRV"
+wait_many 40
 snap s3
 good=$(intact ck)
 show_failed ck
@@ -342,8 +354,7 @@ ip netns exec "${PRX[3]}" sysctl -qw net.mptcp_proxy.port=0
 snap s4
 # (The servers of the running connections still listen on port 80.)
 PORT=81 run_many new 20 -t 3 -S 10 -T 60 -- -t 3 -T 60 -M
-wait "${MANY_PIDS[@]}"
-wait "$MANY_SRV"
+wait_many 40
 snap s5
 good=$(intact new)
 show_failed new
