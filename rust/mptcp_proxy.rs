@@ -62,15 +62,9 @@ struct NetData {
 impl PernetData for NetData {
     fn init(net: &Net, data: &Self) -> Result {
         data.lia.init()?;
-        let files = [
-            (kernel::c_str!("lia"), lia::show_conns as sys::proc::ShowFn),
-            (kernel::c_str!("lia_stat"), lia::show_stats),
-            (kernel::c_str!("mptcp_proxy_stat"), show_proxy_stats),
-            (kernel::c_str!("mptcp_proxy"), show_proxy_conns),
-        ];
-        for (i, (name, show)) in files.iter().enumerate() {
+        for (i, (name, show)) in PROC_FILES.iter().enumerate() {
             if let Err(e) = sys::proc::create(net, name, *show) {
-                for (name, _) in &files[..i] {
+                for (name, _) in &PROC_FILES[..i] {
                     sys::proc::remove(net, name);
                 }
                 Self::undo(net, data);
@@ -106,13 +100,18 @@ impl PernetData for NetData {
     }
 }
 
+/// The `/proc/net` files of each namespace: made in this order by `init`, removed in the
+/// reverse order.
+const PROC_FILES: [(&CStr, sys::proc::ShowFn); 4] = [
+    (kernel::c_str!("lia"), lia::show_conns),
+    (kernel::c_str!("lia_stat"), lia::show_stats),
+    (kernel::c_str!("mptcp_proxy_stat"), show_proxy_stats),
+    (kernel::c_str!("mptcp_proxy"), show_proxy_conns),
+];
+
 impl NetData {
     fn remove_files(net: &Net) {
-        for name in [
-            kernel::c_str!("mptcp_proxy_stat"),
-            kernel::c_str!("lia_stat"),
-            kernel::c_str!("lia"),
-        ] {
+        for (name, _) in PROC_FILES.iter().rev() {
             sys::proc::remove(net, name);
         }
     }
