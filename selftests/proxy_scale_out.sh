@@ -33,9 +33,11 @@ NLONG=${NLONG:-30}
 VIP=10.0.0.1
 VIP6=2001:db8::1
 JOIN_PORT=1081
-# Queues of 1000 packets: long enough that no handshake is lost to a full queue (this
-# test is about where subflows go; the other tests cover loss).
-QLIMIT=${QLIMIT:-1000}
+# Queues of 250 packets (150 ms on WiFi, 300 ms on cellular): long enough that
+# handshakes are seldom lost to a full queue (a connection whose MP_CAPABLE SYN is lost
+# twice falls back to TCP, counted below); 1000 packets made the cellular round trip
+# 1.8 s, joins then came seconds late and carried next to nothing.
+QLIMIT=${QLIMIT:-250}
 # The client's paths (Mbit/s): enough for every connection to move data on both, not so
 # much that relaying it saturates an emulated guest.
 WIFI_MBIT=${WIFI_MBIT:-20} CELL_MBIT=${CELL_MBIT:-10}
@@ -226,6 +228,34 @@ joined() {
 		else if (bad++ < 3) print "# not joined as expected: " $0 > "/dev/stderr"
 	} END { print n + 0 }'
 }
+# astray NAME: how many intact clients of run NAME had a subflow to the join port of a
+# host other than the one that relayed the connection.
+astray() {
+	pairs "$1" | awk -v port=$JOIN_PORT '{
+		np = split($3, peer, ",")
+		for (j = 1; j <= np; j++)
+			if (peer[j] ~ ":" port "$" && peer[j] != $1 ":" port && peer[j] != "[" $1 "]:" port) { n++; break }
+	} END { print n + 0 }'
+}
+# check_joins WHAT NAME N BEFORE AFTER: the joins of run NAME's N MPTCP connections,
+# between the snaps BEFORE and AFTER. Each must reach the host that holds its connection
+# and be taken there: N joins at the hosts (MPJoinAckRx), none with an unknown token, N
+# answered at the client, no connection with a subflow to another host. And they carry
+# data: at least 9 in 10 connections still had their join when the client looked (xfer
+# -M, after its sending), with more than 1000 bytes each way on it. (Not all: under this
+# load upstream MPTCP closes a few joined subflows again, or leaves them nearly unused
+# next to a faster WiFi subflow; where a join goes is the point here.)
+check_joins() {
+	local what=$1 name=$2 n=$3 k joins=0 notok=0 joined astray
+	for k in 1 2 3; do
+		joins=$((joins + $(delta "$4" "$5" MPTcpExtMPJoinAckRx $k)))
+		notok=$((notok + $(delta "$4" "$5" MPTcpExtMPJoinNoTokenFound $k)))
+	done
+	local synack=$(delta "$4" "$5" MPTcpExtMPJoinSynAckRx c)
+	joined=$(joined "$name") astray=$(astray "$name")
+	mp_check "$what: $joins joins for $n connections taken by their hosts, $synack answered at the client, $notok with an unknown token, $astray to another host; $joined still joined with data both ways at the end" \
+		test "$joins" = "$n" -a "$synack" = "$n" -a "$notok" = 0 -a "$astray" = 0 -a $((joined * 10)) -ge $((n * 9))
+}
 show_failed() {
 	local f
 	for f in "$MP_TMP/$1".[0-9]*; do
@@ -242,7 +272,6 @@ good=$(intact main)
 show_failed main
 mp_check "$NCONN concurrent connections through 3 proxy hosts, both ways, checksums match ($good)" \
 	test "$good" = "$NCONN"
-joined=$(joined main)
 # A connection whose MP_CAPABLE SYN went unanswered twice is retried as plain TCP by the
 # client (MPTcpExtMPCapableSYNTXDrop, upstream's syn_retrans_before_tcp_fallback): on an
 # emulated guest starting 100 transfers at once that happens now and then. Such a
@@ -250,8 +279,9 @@ joined=$(joined main)
 # stay rare, or this part would test nothing.
 fallback=$(pairs main | awk '$2 == 0' | wc -l)
 syndrop=$(( $(mp_counter "$MP_CLI" MPTcpExtMPCapableSYNTXDrop) ))
-mp_check "every MPTCP connection had its second subflow at the host that relayed it, with data both ways ($joined; $fallback fell back to TCP after SYN timeouts, SYNTXDrop $syndrop)" \
-	test "$joined" = $((NCONN - fallback)) -a $((fallback * 50)) -le "$NCONN"
+mp_check "at most 2 % fell back to TCP after SYN timeouts ($fallback, SYNTXDrop $syndrop)" \
+	test $((fallback * 50)) -le "$NCONN"
+check_joins "each MPTCP connection's second subflow at the host that holds it" main $((NCONN - fallback)) s0 s1
 share="" ok=1 sum=0 joins=0
 for k in 1 2 3; do
 	acc=$(delta s0 s1 ConnAccepted $k) join=$(delta s0 s1 MPTcpExtMPJoinAckRx $k)
@@ -269,13 +299,13 @@ for ns in "$MP_CLI" "$PRX1" "$PRX2" "$PRX3"; do
 	pressure=$((pressure + $(mp_counter "$ns" TcpExtTCPMemoryPressures)))
 done
 mp_info "memory: MPTCP data dropped for memory (RcvPruned) $pruned times, TCP memory pressure entered $pressure times"
-mp_check "each host took its share; the hosts took as many joins as connections joined, none with an unknown token" \
-	test $ok = 1 -a $sum = "$NCONN" -a $joins = "$joined"
+mp_check "each host took its share, and joins only for connections it holds" \
+	test $ok = 1 -a $sum = "$NCONN"
 synack=$(delta s0 s1 MPTcpExtMPJoinSynAckRx c) addaddr=$(delta s0 s1 MPTcpExtAddAddr c)
 hmac=$(delta s0 s1 MPTcpExtMPJoinSynAckHMacFailure c)
 # ADD_ADDRs: each host's IPv4 one (sent again if its echo is late) and its IPv6 one.
 mp_check "the client: $addaddr ADD_ADDRs received, $synack joins answered, $hmac HMAC failures" \
-	test "$addaddr" -ge "$joined" -a "$synack" = "$joined" -a "$hmac" = 0
+	test "$addaddr" -ge $((NCONN - fallback)) -a "$synack" = $((NCONN - fallback)) -a "$hmac" = 0
 
 # --- 1b. IPv6 clients and targets. Each host announces its IPv4 join address first,
 # then its IPv6 one. An IPv6 address with a port does not fit beside TCP timestamps, so
@@ -289,13 +319,10 @@ wait_many 40
 snap s1b
 good=$(intact v6)
 show_failed v6
-joined=$(joined v6)
-notok=0
-for k in 1 2 3; do notok=$((notok + $(delta s1 s1b MPTcpExtMPJoinNoTokenFound $k))); done
 mp_info "IPv6 connections' subflows: $(pairs v6 | awk '{ print $3 }' | sort | uniq -c | sort -rn | head -3 | tr '\n' ';')"
-mp_check "IPv6: $good of $NV6 connections intact, $joined joined at their host's IPv6 address, $notok joins with an unknown token" \
-	test "$good" = $NV6 -a "$joined" = $NV6 -a "$notok" = 0 -a \
-		"$(pairs v6 | awk '$3 !~ /,\[2001:db8:1[123]::2\]:/' | wc -l)" = 0
+mp_check "IPv6: $good of $NV6 connections intact, every join seen to its host's IPv6 address" \
+	test "$good" = $NV6 -a "$(pairs v6 | awk '$2 == 2 && $3 !~ /,\[2001:db8:1[123]::2\]:/' | wc -l)" = 0
+check_joins "IPv6" v6 $NV6 s1 s1b
 
 # --- 2. control: joins to the service address, as with a single proxy
 for k in 1 2 3; do c_flag $k 1; done
@@ -321,16 +348,16 @@ for k in 1 2 3; do ip netns exec "${PRX[$k]}" sysctl -qw net.ipv4.tcp_syncookies
 snap s2
 NCK=30
 no_target=$(sum_pst AcceptNoTarget)
-run_many ck $NCK -t 4 -S 6 -T 60 -- -t 4 -T 60 -M
+run_many ck $NCK -t 6 -S 6 -T 60 -- -t 6 -T 60 -M
 wait_many 40
 snap s3
 good=$(intact ck)
 show_failed ck
-joined=$(joined ck)
 cookies=0
 for k in 1 2 3; do cookies=$((cookies + $(delta s2 s3 TcpExtSyncookiesRecv $k))); done
-mp_check "SYN cookies: $good of $NCK connections intact, $cookies handshakes completed by a cookie, $joined joined at their host" \
-	test "$good" = $NCK -a "$cookies" -ge $NCK -a "$joined" = $NCK -a "$(sum_pst AcceptNoTarget)" = "$no_target"
+mp_check "SYN cookies: $good of $NCK connections intact, $cookies handshakes completed by a cookie" \
+	test "$good" = $NCK -a "$cookies" -ge $NCK -a "$(sum_pst AcceptNoTarget)" = "$no_target"
+check_joins "SYN cookies" ck $NCK s2 s3
 for k in 1 2 3; do ip netns exec "${PRX[$k]}" sysctl -qw net.ipv4.tcp_syncookies=1; done
 
 # --- 4. one host removed
@@ -353,15 +380,15 @@ ip netns exec "${PRX[3]}" sysctl -qw net.mptcp_proxy.port=0
 # New connections meanwhile go to hosts 1 and 2 only, and get their joins.
 snap s4
 # (The servers of the running connections still listen on port 80.)
-PORT=81 run_many new 20 -t 3 -S 10 -T 60 -- -t 3 -T 60 -M
+PORT=81 run_many new 20 -t 6 -S 10 -T 60 -- -t 6 -T 60 -M
 wait_many 40
 snap s5
 good=$(intact new)
 show_failed new
-joined=$(joined new)
 new12=$(( $(delta s4 s5 ConnAccepted 1) + $(delta s4 s5 ConnAccepted 2) ))
-mp_check "after the removal: $good of 20 new connections intact, $joined joined at their host, $new12 on hosts 1-2, $(delta s4 s5 ConnAccepted 3) on host 3" \
-	test "$good" = 20 -a "$joined" = 20 -a "$new12" = 20 -a "$(delta s4 s5 ConnAccepted 3)" = 0
+mp_check "after the removal: $good of 20 new connections intact, $new12 on hosts 1-2, $(delta s4 s5 ConnAccepted 3) on host 3" \
+	test "$good" = 20 -a "$new12" = 20 -a "$(delta s4 s5 ConnAccepted 3)" = 0
+check_joins "after the removal" new 20 s4 s5
 wait "${long_pids[@]}"
 wait "$long_srv"
 good=$(intact long)
