@@ -82,6 +82,10 @@ pub(crate) struct Conn {
     rt: Arc<Runtime>,
     /// The client's address (for the per-client limit).
     pub(super) client_addr: Addr,
+    /// The client's address and port, and the target's, as the connection was accepted
+    /// (for `/proc/net/mptcp_proxy`).
+    client: Endpoint,
+    target: Endpoint,
     /// When data last moved, or the phase last changed, `now_ms`.
     pub(super) last: AtomicU64,
     /// A [`Phase`].
@@ -124,9 +128,11 @@ impl Conn {
     pub(super) fn new(
         rt: Arc<Runtime>,
         client: Socket<Conn>,
-        client_addr: Addr,
+        client_ep: Endpoint,
+        target: Endpoint,
         v6: bool,
     ) -> core::result::Result<Arc<Conn>, (Socket<Conn>, Error)> {
+        let client_addr = client_ep.0;
         let net = rt.net.get();
         let upstream = match Socket::<Conn>::new(net, v6, Proto::Tcp) {
             Ok(s) => s,
@@ -146,6 +152,8 @@ impl Conn {
             pin_init!(Conn {
                 rt,
                 client_addr,
+                client: client_ep,
+                target,
                 last: AtomicU64::new(now_ms()),
                 phase: AtomicU8::new(Phase::Connecting as u8),
                 work <- new_work!("mptcp_proxy_conn"),
@@ -214,11 +222,11 @@ impl Conn {
     }
 
     /// One line of `/proc/net/mptcp_proxy`, space-separated fields in the header's
-    /// order: the client's address and port, the target's (as connected; `-` when
-    /// unknown), the phase, ms since data last moved (or the phase changed), then for
-    /// each socket (the client's MPTCP one, the upstream TCP one) its state as `ss`
-    /// names it (`:errno` appended for a pending error), receive memory, bytes not
-    /// acknowledged and bytes not sent yet (`-` once closed), then for each direction
+    /// order: the client's address and port, the target's (as the client named it), the
+    /// phase, ms since data last moved (or the phase changed), then for each socket (the
+    /// client's MPTCP one, the upstream TCP one) its state as `ss` names it (`:errno`
+    /// appended for a pending error), receive memory, bytes not acknowledged and bytes
+    /// not sent yet (all four `-` once the relay has closed it), then for each direction
     /// the bytes in the relay's buffer and how it stands: its source `open`, `fin` or
     /// `failed`, and any of `dry` (nothing to read in the last step), `starved` (waits
     /// for memory: polled), `shut` (FIN sent on) and `dead` (the destination failed).
@@ -231,17 +239,7 @@ impl Conn {
             Phase::Done => "done",
         };
         let idle = now.saturating_sub(self.last.load(Ordering::Relaxed));
-        let peer = |s: &Option<Socket<Conn>>| s.as_ref().and_then(|s| s.peer());
-        let (client, upstream) = (peer(&inner.client), peer(&inner.upstream));
-        let _ = match client {
-            Some((a, p)) => write!(w, "{} ", Endpoint(a, p)),
-            None => write!(w, "{} ", self.client_addr),
-        };
-        let _ = match upstream {
-            Some((a, p)) => write!(w, "{} ", Endpoint(a, p)),
-            None => write!(w, "- "),
-        };
-        let _ = write!(w, "{} {}", phase, idle);
+        let _ = write!(w, "{} {} {} {}", self.client, self.target, phase, idle);
         for s in [&inner.client, &inner.upstream] {
             let Some(s) = s.as_ref() else {
                 let _ = write!(w, " - - - -");
@@ -299,8 +297,11 @@ impl Conn {
             }
             drop(s);
         }
-        inner.c2s.buf = None;
-        inner.s2c.buf = None;
+        for d in [&mut inner.c2s, &mut inner.s2c] {
+            d.buf = None;
+            d.start = 0;
+            d.end = 0;
+        }
         self.phase.store(Phase::Done as u8, Ordering::Release);
     }
 

@@ -40,6 +40,7 @@ use super::option::Target;
 use super::pending::{Count, Entry, Inserted, Key, Pending};
 use super::stats::Stat;
 use super::{queue, stat, upstream_stat};
+use crate::inet::addr::Endpoint;
 use crate::sys::net::{Net, NetHandle};
 use crate::sys::proc::SeqWriter;
 use crate::sys::socket::{Proto, SockError, Socket, Wake};
@@ -405,7 +406,8 @@ impl Runtime {
             return;
         }
         let v6 = matches!(target, Target::V6 { .. });
-        let conn = match Conn::new(self.clone(), client, addr, v6) {
+        let target_ep = Endpoint(target.addr(), target.port());
+        let conn = match Conn::new(self.clone(), client, Endpoint(addr, port), target_ep, v6) {
             Ok(c) => c,
             Err((client, e)) => {
                 self.conns.lock().release(addr);
@@ -477,19 +479,22 @@ impl Runtime {
     /// `/proc/net/mptcp_proxy`: a header, then a line per connection (see
     /// [`Conn::show`]). The table's lock is not held while a connection is asked (a
     /// connection takes it under its own lock when it ends): references are collected
-    /// first, at most `max_conns` of them.
+    /// first, into room allocated before the lock is taken (connections added in
+    /// between are left out of this listing).
     pub(crate) fn show_conns(&self, w: &mut SeqWriter) {
         Conn::show_header(w);
-        let conns = {
-            let conns = self.conns.lock();
-            let mut v = KVec::new();
-            for c in conns.tree.values() {
-                if v.push(c.clone(), GFP_KERNEL).is_err() {
+        let n = self.conns.lock().count;
+        let Ok(mut conns) = KVec::<Arc<Conn>>::with_capacity(n, GFP_KERNEL) else {
+            return;
+        };
+        {
+            let table = self.conns.lock();
+            for c in table.tree.values() {
+                if conns.len() == conns.capacity() || conns.push(c.clone(), GFP_NOWAIT).is_err() {
                     break;
                 }
             }
-            v
-        };
+        }
         let now = now_ms();
         for c in conns.iter() {
             c.show(w, now);

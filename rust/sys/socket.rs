@@ -403,7 +403,7 @@ impl<W: Wake> Socket<W> {
     }
 
     /// Bytes written but not yet acknowledged by the peer (`SIOCOUTQ`: for MPTCP, at the
-    /// connection level); `None` if the socket cannot tell (listening, or closed).
+    /// connection level); `None` if the socket cannot tell (listening).
     pub(crate) fn unacked(&self) -> Option<usize> {
         self.ioctl_int(SIOCOUTQ)
     }
@@ -461,7 +461,7 @@ impl<W: Wake> Socket<W> {
     }
 
     /// Bytes written but not yet sent (`SIOCOUTQNSD`; for MPTCP, not yet sent on any
-    /// subflow); `None` if the socket cannot tell.
+    /// subflow); `None` if the socket cannot tell (listening).
     pub(crate) fn unsent(&self) -> Option<usize> {
         self.ioctl_int(SIOCOUTQNSD)
     }
