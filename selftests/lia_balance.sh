@@ -8,13 +8,13 @@
 # path 2, the path-1 subflow still carries some traffic and the competing flow gets at
 # least half of path 1. olia runs in the same test: it must do measurably better than lia
 # at leaving path 1 to the competing flow (the paper's scenario where LIA is not
-# Pareto-optimal). Every figure checked is a median of RUNS (3) rounds.
+# Pareto-optimal). Every figure checked is a median of RUNS (5) rounds.
 . "$(dirname "$0")/lib.sh"
 
 RATE=${RATE:-20}	# each path, Mbit/s
 DELAY=${DELAY:-10}	# one-way, ms
 SECS=${SECS:-20}
-RUNS=${RUNS:-3}	# rounds; the checks use medians
+RUNS=${RUNS:-5}	# rounds; the checks use medians
 
 mp_init
 mp_require_root

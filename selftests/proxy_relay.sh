@@ -55,7 +55,9 @@ c1=$(mp_dev_bytes "$MP_CLI" c1 tx) c2=$(mp_dev_bytes "$MP_CLI" c2 tx)
 r1=$(mp_dev_bytes "$MP_CLI" c1 rx) r2=$(mp_dev_bytes "$MP_CLI" c2 rx)
 # Both directions share the paths; allow 4x the ideal time plus 30 s for an emulated,
 # CPU-bound guest.
-budget=$(( SIZE * 8 * 2 * 4 / ((${WIFI_MBIT:-40} + ${CELL_MBIT:-10}) * 1000000) + 30 ))
+# BUDGET_X multiplies it where the guest, not the paths, sets the pace (the debug pass:
+# 3; 8 MiB each way took 35-40 s there).
+budget=$(( (SIZE * 8 * 2 * 4 / ((${WIFI_MBIT:-40} + ${CELL_MBIT:-10}) * 1000000) + 30) * ${BUDGET_X:-1} ))
 xfer_pair bulk -p 80 -s $SIZE -S 2 -T $budget -- -c 10.0.3.2 -p 80 -s $SIZE -S 1 -T $budget
 cli=$(grep '^sent=' "$MP_TMP/bulk.cli") srv=$(grep '^sent=' "$MP_TMP/bulk.srv")
 mp_info "client: $cli $(grep -v '^sent=' "$MP_TMP/bulk.cli")"
@@ -126,13 +128,15 @@ for case in "refused 10.0.3.2 81 UpstreamRefused 0" "unreachable 10.0.9.9 80 Ups
 	# RESET_SLACK_MS: 1.5 s (the debug kernel's pass: 4 s; there starting the client and
 	# its handshake alone take over a second).
 	limit=$(($5 + ${RESET_SLACK_MS:-1500}))
-	# The proxy resets the client's MPTCP connection with MP_FASTCLOSE (counted at both
-	# ends). The client's error is ECONNRESET, or ENOTCONN when its own subflow's reset
-	# closed its MPTCP socket before the fastclose was processed (6.12's
-	# mptcp_check_fastclose() sets no error on an already closed socket, and recvmsg()
-	# then says ENOTCONN): either way the application gets an error, not an end of data.
+	# The proxy resets the client's MPTCP connection with MP_FASTCLOSE (MPFastcloseTx).
+	# The client counts it (MPFastcloseRx) unless that RST was lost or came too late and a
+	# plain RST for its next segment reset it (seen on the debug kernel). Its error is
+	# ECONNRESET, or ENOTCONN when its own subflow's reset closed its MPTCP socket before
+	# the fastclose was processed (6.12's mptcp_check_fastclose() sets no error on an
+	# already closed socket, and recvmsg() then says ENOTCONN): either way the
+	# application gets an error, not an end of data.
 	mp_check "$1 target: client reset after ${ms} ms (failure at ~$5 ms; $out), Proxy$4 $before -> $after, fastclose tx $fc_tx rx $fc_rx" \
-		eval '[ $ms -lt $limit ] && [ "$after" = $((before + 1)) ] && [ $fc_tx -ge 1 ] && [ $fc_rx -ge 1 ] &&
+		eval '[ $ms -lt $limit ] && [ "$after" = $((before + 1)) ] && [ $fc_tx -ge 1 ] &&
 			echo "$out" | grep -qiE "reset|refused|not connected"'
 done
 

@@ -45,19 +45,21 @@ WIFI_MBIT=${WIFI_MBIT:-20} CELL_MBIT=${CELL_MBIT:-10}
 DUR=${DUR:-12}
 
 mp_init
-# Memory: the guest's default tcp_mem (sized from its 1.5 GB) is reached by 100 such
-# connections relayed on one machine: TCP then prunes, and MPTCP drops data that TCP has
-# acknowledged (MPTcpExtRcvPruned), which its sender repairs only by retransmitting at
-# the connection level, and only once a subflow has nothing else in flight: connections
-# crawl for a minute and look stuck (proxy-admin.rst, "Memory"). Three times the
-# default, as an operator sizes it for the connections a host carries; restored on exit.
-tcp_mem_saved=$(cat /proc/sys/net/ipv4/tcp_mem)
-trap 'sysctl -qw net.ipv4.tcp_mem="$tcp_mem_saved"; mp_cleanup; rm -rf "$MP_TMP"' EXIT
-sysctl -qw net.ipv4.tcp_mem="$(echo $tcp_mem_saved | awk '{ print $1 * 3, $2 * 3, $3 * 3 }')"
 mp_require_root
 mp_require_mptcp
 mp_require_cmd nft
 [ -f "$MP_MODULE" ] || mp_skip_all "module $MP_MODULE not found"
+# Memory: the guest's default tcp_mem (sized from its 1.5 GB) is reached by 100 such
+# connections relayed on one machine: TCP then prunes, and MPTCP drops data that TCP has
+# acknowledged (MPTcpExtRcvPruned), which its sender repairs only by retransmitting at
+# the connection level, and only once a subflow has nothing else in flight: connections
+# crawl for a minute and look stuck (proxy-admin.rst, "Memory"). Three times the boot
+# default (each guest boots afresh), as an operator sizes it for the connections a host
+# carries; restored on exit.
+tcp_mem_saved=$(cat /proc/sys/net/ipv4/tcp_mem)
+trap 'sysctl -qw net.ipv4.tcp_mem="$tcp_mem_saved"; mp_cleanup; rm -rf "$MP_TMP"' EXIT
+sysctl -qw net.ipv4.tcp_mem="$(echo $tcp_mem_saved | awk '{ print $1 * 3, $2 * 3, $3 * 3 }')" ||
+	mp_skip_all "cannot set net.ipv4.tcp_mem"
 mp_kmemleak_available && mp_kmemleak_clear
 mp_module_load || { mp_result $KSFT_FAIL "insmod"; mp_exit; }
 
@@ -237,24 +239,27 @@ astray() {
 			if (peer[j] ~ ":" port "$" && peer[j] != $1 ":" port && peer[j] != "[" $1 "]:" port) { n++; break }
 	} END { print n + 0 }'
 }
-# check_joins WHAT NAME N BEFORE AFTER: the joins of run NAME's N MPTCP connections,
-# between the snaps BEFORE and AFTER. Each must reach the host that holds its connection
-# and be taken there: N joins at the hosts (MPJoinAckRx), none with an unknown token, N
-# answered at the client, no connection with a subflow to another host. And they carry
-# data: at least 9 in 10 connections still had their join when the client looked (xfer
-# -M, after its sending), with more than 1000 bytes each way on it. (Not all: under this
-# load upstream MPTCP closes a few joined subflows again, or leaves them nearly unused
-# next to a faster WiFi subflow; where a join goes is the point here.)
+# check_joins WHAT NAME BEFORE AFTER: the joins of run NAME's MPTCP connections (those
+# that did not fall back to TCP), between the snaps BEFORE and AFTER. Each must go to
+# the host that holds its connection: no join met a host without its token, no
+# connection had a subflow to another host. And they are taken there and carry data:
+# at least 9 in 10 connections still had their join when the client looked (xfer -M,
+# after its sending), with more than 1000 bytes each way on it, and the hosts took at
+# least as many joins. (Not all: under this load upstream MPTCP closes a few joined
+# subflows again, or leaves them nearly unused next to a faster WiFi subflow; and the
+# join counters may also see a late join of another part's connection.)
 check_joins() {
-	local what=$1 name=$2 n=$3 k joins=0 notok=0 joined astray
+	local what=$1 name=$2 k joins=0 notok=0 joined astray n synack
 	for k in 1 2 3; do
-		joins=$((joins + $(delta "$4" "$5" MPTcpExtMPJoinAckRx $k)))
-		notok=$((notok + $(delta "$4" "$5" MPTcpExtMPJoinNoTokenFound $k)))
+		joins=$((joins + $(delta "$3" "$4" MPTcpExtMPJoinAckRx $k)))
+		notok=$((notok + $(delta "$3" "$4" MPTcpExtMPJoinNoTokenFound $k)))
 	done
-	local synack=$(delta "$4" "$5" MPTcpExtMPJoinSynAckRx c)
+	synack=$(delta "$3" "$4" MPTcpExtMPJoinSynAckRx c)
+	n=$(pairs "$name" | awk '$2 != 0' | wc -l)
 	joined=$(joined "$name") astray=$(astray "$name")
-	mp_check "$what: $joins joins for $n connections taken by their hosts, $synack answered at the client, $notok with an unknown token, $astray to another host; $joined still joined with data both ways at the end" \
-		test "$joins" = "$n" -a "$synack" = "$n" -a "$notok" = 0 -a "$astray" = 0 -a $((joined * 10)) -ge $((n * 9))
+	mp_check "$what: $n MPTCP connections, $joined still joined at their host with data both ways at the end; $joins joins taken by the hosts, $synack answered at the client, $notok with an unknown token, $astray to another host" \
+		test "$notok" = 0 -a "$astray" = 0 -a $((joined * 10)) -ge $((n * 9)) -a "$n" -gt 0 \
+			-a "$joins" -ge "$joined" -a "$synack" -ge "$joined"
 }
 show_failed() {
 	local f
@@ -281,13 +286,13 @@ fallback=$(pairs main | awk '$2 == 0' | wc -l)
 syndrop=$(( $(mp_counter "$MP_CLI" MPTcpExtMPCapableSYNTXDrop) ))
 mp_check "at most 2 % fell back to TCP after SYN timeouts ($fallback, SYNTXDrop $syndrop)" \
 	test $((fallback * 50)) -le "$NCONN"
-check_joins "each MPTCP connection's second subflow at the host that holds it" main $((NCONN - fallback)) s0 s1
-share="" ok=1 sum=0 joins=0
+check_joins "each MPTCP connection's second subflow at the host that holds it" main s0 s1
+share="" ok=1 sum=0
 for k in 1 2 3; do
 	acc=$(delta s0 s1 ConnAccepted $k) join=$(delta s0 s1 MPTcpExtMPJoinAckRx $k)
 	notok=$(delta s0 s1 MPTcpExtMPJoinNoTokenFound $k)
 	share="$share host$k: $acc connections, $join joins, $notok unknown tokens;"
-	sum=$((sum + acc)) joins=$((joins + join))
+	sum=$((sum + acc))
 	# Each host its share (at least a tenth; P < 1e-7 of a false failure for 100
 	# connections hashed over three), no join at a host that does not hold it.
 	[ $((acc * 10)) -ge "$NCONN" ] && [ "$join" -le "$acc" ] && [ "$notok" = 0 ] || ok=0
@@ -305,7 +310,7 @@ synack=$(delta s0 s1 MPTcpExtMPJoinSynAckRx c) addaddr=$(delta s0 s1 MPTcpExtAdd
 hmac=$(delta s0 s1 MPTcpExtMPJoinSynAckHMacFailure c)
 # ADD_ADDRs: each host's IPv4 one (sent again if its echo is late) and its IPv6 one.
 mp_check "the client: $addaddr ADD_ADDRs received, $synack joins answered, $hmac HMAC failures" \
-	test "$addaddr" -ge $((NCONN - fallback)) -a "$synack" = $((NCONN - fallback)) -a "$hmac" = 0
+	test "$addaddr" -ge $((NCONN - fallback)) -a "$synack" -ge $((NCONN * 9 / 10)) -a "$hmac" = 0
 
 # --- 1b. IPv6 clients and targets. Each host announces its IPv4 join address first,
 # then its IPv6 one. An IPv6 address with a port does not fit beside TCP timestamps, so
@@ -322,7 +327,7 @@ show_failed v6
 mp_info "IPv6 connections' subflows: $(pairs v6 | awk '{ print $3 }' | sort | uniq -c | sort -rn | head -3 | tr '\n' ';')"
 mp_check "IPv6: $good of $NV6 connections intact, every join seen to its host's IPv6 address" \
 	test "$good" = $NV6 -a "$(pairs v6 | awk '$2 == 2 && $3 !~ /,\[2001:db8:1[123]::2\]:/' | wc -l)" = 0
-check_joins "IPv6" v6 $NV6 s1 s1b
+check_joins "IPv6" v6 s1 s1b
 
 # --- 2. control: joins to the service address, as with a single proxy
 for k in 1 2 3; do c_flag $k 1; done
@@ -357,7 +362,7 @@ cookies=0
 for k in 1 2 3; do cookies=$((cookies + $(delta s2 s3 TcpExtSyncookiesRecv $k))); done
 mp_check "SYN cookies: $good of $NCK connections intact, $cookies handshakes completed by a cookie" \
 	test "$good" = $NCK -a "$cookies" -ge $NCK -a "$(sum_pst AcceptNoTarget)" = "$no_target"
-check_joins "SYN cookies" ck $NCK s2 s3
+check_joins "SYN cookies" ck s2 s3
 for k in 1 2 3; do ip netns exec "${PRX[$k]}" sysctl -qw net.ipv4.tcp_syncookies=1; done
 
 # --- 4. one host removed
@@ -388,7 +393,7 @@ show_failed new
 new12=$(( $(delta s4 s5 ConnAccepted 1) + $(delta s4 s5 ConnAccepted 2) ))
 mp_check "after the removal: $good of 20 new connections intact, $new12 on hosts 1-2, $(delta s4 s5 ConnAccepted 3) on host 3" \
 	test "$good" = 20 -a "$new12" = 20 -a "$(delta s4 s5 ConnAccepted 3)" = 0
-check_joins "after the removal" new 20 s4 s5
+check_joins "after the removal" new s4 s5
 wait "${long_pids[@]}"
 wait "$long_srv"
 good=$(intact long)
@@ -396,7 +401,10 @@ joined=$(joined long)
 # Untouched: each kept its first subflow (to the service address, now hashed over two
 # hosts) to the end.
 first=$(pairs long | awk '$3 ~ /^10\.0\.3\.2:80(,|$)/' | wc -l)
-reset=$(grep -l -iE "reset|broken" "$MP_TMP"/long.[0-9]* | wc -l)
+# Reset by the proxy's MP_FASTCLOSE: ECONNRESET, or ENOTCONN when the client's own
+# subflow reset closed its socket first (see proxy_relay.sh, part 3).
+reset=$(grep -l -iE "reset|broken|not connected" "$MP_TMP"/long.[0-9]* | wc -l)
+show_failed long
 mp_info "long connections: $good intact, $first with their first subflow and $joined with their join to the end, $reset reset, host 3 held $on3"
 on3_intact=$(pairs long | awk '$1 == "10.0.13.2"' | wc -l)
 mp_check "the removed host's $on3 connections ended with a reset, the other $((NLONG - on3)) completed intact on their first subflow" \
