@@ -9,8 +9,7 @@
 #   scripts/test.sh [SELFTEST...]     (default: every TEST_PROGS of selftests/Makefile)
 #
 # The functional kselftests (DEBUG_TESTS: all but the throughput-ratio ones, which a
-# debug kernel distorts, the scale-out one, too heavy for it, and the test bed's own
-# check) run a second time on the debug kernel (KASAN, lockdep, ...;
+# debug kernel distorts, and the test bed's own check) run a second time on the debug kernel (KASAN, lockdep, ...;
 # scripts/kernel/debug.fragment), counted as "debug: NAME"; a splat fails the test that
 # caused it. MP_DEBUG=0 skips that pass. MP_STRICT=1 (the default here) counts a skipped
 # selftest as a failure.

@@ -253,14 +253,16 @@ astray() {
 # subflows again, or leaves them nearly unused next to a faster WiFi subflow; and the
 # join counters may also see a late join of another part's connection.)
 check_joins() {
-	local what=$1 name=$2 k joins=0 notok=0 joined astray n synack
+	local what=$1 name=$2 before=$3 after=$4 k joins=0 notok=0 joined both astray n synack
 	for k in 1 2 3; do
-		joins=$((joins + $(delta "$3" "$4" MPTcpExtMPJoinAckRx $k)))
-		notok=$((notok + $(delta "$3" "$4" MPTcpExtMPJoinNoTokenFound $k)))
+		joins=$((joins + $(delta "$before" "$after" MPTcpExtMPJoinAckRx $k)))
+		notok=$((notok + $(delta "$before" "$after" MPTcpExtMPJoinNoTokenFound $k)))
 	done
-	synack=$(delta "$3" "$4" MPTcpExtMPJoinSynAckRx c)
+	synack=$(delta "$before" "$after" MPTcpExtMPJoinSynAckRx c)
 	n=$(pairs "$name" | awk '$2 != 0' | wc -l)
-	read -r joined both < <(joined "$name")
+	# (No process substitution: the guest has no /dev/fd.)
+	set -- $(joined "$name")
+	joined=$1 both=$2
 	astray=$(astray "$name")
 	mp_check "$what: $n MPTCP connections, $joined still joined at their host with data on the join at the end ($both both ways); $joins joins taken by the hosts, $synack answered at the client, $notok with an unknown token, $astray to another host" \
 		test "$notok" = 0 -a "$astray" = 0 -a $((joined * 10)) -ge $((n * 9)) -a "$n" -gt 0 \
@@ -402,7 +404,7 @@ check_joins "after the removal" new s4 s5
 wait "${long_pids[@]}"
 wait "$long_srv"
 good=$(intact long)
-read -r joined _ < <(joined long)
+joined=$(joined long) joined=${joined%% *}
 # Untouched: each kept its first subflow (to the service address, now hashed over two
 # hosts) to the end.
 first=$(pairs long | awk '$3 ~ /^10\.0\.3\.2:80(,|$)/' | wc -l)
