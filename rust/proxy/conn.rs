@@ -80,11 +80,9 @@ struct Inner {
 #[pin_data]
 pub(crate) struct Conn {
     rt: Arc<Runtime>,
-    /// The client's address (for the per-client limit).
-    pub(super) client_addr: Addr,
-    /// The client's address and port, and the target's, as the connection was accepted
-    /// (for `/proc/net/mptcp_proxy`).
-    client: Endpoint,
+    /// The client's address (its per-client limit) and port, and the target's, as the
+    /// connection was accepted (for `/proc/net/mptcp_proxy`).
+    pub(super) client: Endpoint,
     target: Endpoint,
     /// When data last moved, or the phase last changed, `now_ms`.
     pub(super) last: AtomicU64,
@@ -132,7 +130,6 @@ impl Conn {
         target: Endpoint,
         v6: bool,
     ) -> core::result::Result<Arc<Conn>, (Socket<Conn>, Error)> {
-        let client_addr = client_ep.0;
         let net = rt.net.get();
         let upstream = match Socket::<Conn>::new(net, v6, Proto::Tcp) {
             Ok(s) => s,
@@ -151,7 +148,6 @@ impl Conn {
         let conn = Arc::pin_init(
             pin_init!(Conn {
                 rt,
-                client_addr,
                 client: client_ep,
                 target,
                 last: AtomicU64::new(now_ms()),

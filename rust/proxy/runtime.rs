@@ -301,7 +301,7 @@ impl Runtime {
             }
             for (key, c, _) in expired.iter() {
                 if conns.tree.remove(key).is_some() {
-                    conns.release(c.client_addr);
+                    conns.release(c.client.0);
                 }
                 conns.draining.remove(key);
             }
@@ -456,7 +456,7 @@ impl Runtime {
         let mut conns = self.conns.lock();
         let key = conn as *const Conn as usize;
         if conns.tree.remove(&key).is_some() {
-            conns.release(conn.client_addr);
+            conns.release(conn.client.0);
         }
         conns.draining.remove(&key);
     }

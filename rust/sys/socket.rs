@@ -386,15 +386,7 @@ impl<W: Wake> Socket<W> {
     /// Where the connection stands. A pending error is reported (not consumed: a
     /// `recv` still returns the data queued before it).
     pub(crate) fn status(&self) -> Status {
-        let sk = self.sk();
-        // SAFETY: valid socket; both fields are read with volatile (READ_ONCE-like) loads.
-        let (err, state) = unsafe {
-            (
-                ptr::read_volatile(ptr::addr_of!((*sk).sk_err)) as u32,
-                ptr::read_volatile(ptr::addr_of!((*sk).__sk_common.skc_state)) as u32,
-            )
-        };
-        match (err, state) {
+        match self.err_and_state() {
             (0, bindings::TCP_ESTABLISHED | bindings::TCP_CLOSE_WAIT) => Status::Established,
             (0, bindings::TCP_CLOSE) => Status::Closed,
             (0, _) => Status::Connecting,
@@ -426,14 +418,7 @@ impl<W: Wake> Socket<W> {
     /// The connection's state as `ss` names it, and its pending error (0 for none);
     /// read without the socket's lock (a snapshot, for diagnostics).
     pub(crate) fn state(&self) -> (&'static str, u32) {
-        let sk = self.sk();
-        // SAFETY: valid socket; both fields are read with volatile (READ_ONCE-like) loads.
-        let (err, state) = unsafe {
-            (
-                ptr::read_volatile(ptr::addr_of!((*sk).sk_err)) as u32,
-                ptr::read_volatile(ptr::addr_of!((*sk).__sk_common.skc_state)) as u32,
-            )
-        };
+        let (err, state) = self.err_and_state();
         let name = match state {
             bindings::TCP_ESTABLISHED => "ESTAB",
             bindings::TCP_SYN_SENT => "SYN-SENT",
@@ -449,6 +434,19 @@ impl<W: Wake> Socket<W> {
             _ => "UNKNOWN",
         };
         (name, err)
+    }
+
+    /// The pending error (`sk_err`, 0 for none) and the TCP state, read without the
+    /// socket's lock.
+    fn err_and_state(&self) -> (u32, u32) {
+        let sk = self.sk();
+        // SAFETY: valid socket; both fields are read with volatile (READ_ONCE-like) loads.
+        unsafe {
+            (
+                ptr::read_volatile(ptr::addr_of!((*sk).sk_err)) as u32,
+                ptr::read_volatile(ptr::addr_of!((*sk).__sk_common.skc_state)) as u32,
+            )
+        }
     }
 
     /// Receive memory in use (`sk_rmem_alloc`: what `ss` shows as an MPTCP socket's
