@@ -13,7 +13,8 @@
 #
 # The command runs under bash in /selftests. The guest console is streamed to stdout.
 # Files the guest writes to /out are copied to --out DIR. If MPTCP_PROXY_EXTRA_DIR names a
-# directory, its contents are copied to /extra in the guest. A guest that does not finish
+# directory, its contents are copied to /extra in the guest; MPTCP_PROXY_EXTRA_BINS adds
+# host binaries (absolute paths, e.g. /usr/bin/tcpdump for a diagnosis). A guest that does not finish
 # within --timeout is killed with a message and status 124. QEMU uses TCG unless a probe
 # shows that KVM really works on this machine (MPTCP_PROXY_ACCEL=tcg|kvm overrides).
 set -euo pipefail
@@ -80,6 +81,11 @@ done
 if [ "${MPTCP_PROXY_PERF:-0}" = 1 ]; then
 	copy_bin /usr/bin/perf
 fi
+# More host binaries for a diagnosis (e.g. MPTCP_PROXY_EXTRA_BINS=/usr/bin/tcpdump):
+# space-separated absolute paths, with their libraries.
+for b in ${MPTCP_PROXY_EXTRA_BINS:-}; do
+	copy_bin "$b"
+done
 copy_bin /usr/sbin/haproxy
 copy_bin /usr/bin/mptcpize
 cp -L --parents /usr/lib/x86_64-linux-gnu/mptcpize/libmptcpwrap.so.0.0.1 "$root" ||
