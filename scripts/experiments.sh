@@ -2,13 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The papers' experiments (scripts/guest/experiments.sh) in QEMU. Writes the plots to
-# Documentation/images/{fairness,pooling,handover}.png and the measured summary to
-# Documentation/experiments-results.rst; CSV files stay in out/experiments/. About 5
+# Documentation/images/{fairness,pooling,pareto,handover}.png and the measured summary to
+# Documentation/experiments-results.rst; CSV files stay in out/experiments/. About 7
 # minutes with the defaults. If a run's self-check fails (a path above its shaped rate,
 # samples that do not cover the run: see scripts/guest/experiments.sh), the results
 # page says so in a warning at its top, and the script exits 1.
 #
-#   scripts/experiments.sh [--secs S] [fairness] [pooling] [handover]
+#   scripts/experiments.sh [--secs S] [fairness] [pooling] [pareto] [handover]
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 need_root
@@ -20,7 +20,7 @@ rc=0
 "$TOP/scripts/qemu-run.sh" --timeout 1800 --out "$out" -- bash /guest/experiments.sh "$@" | tee "$out/console.log" || rc=$?
 secs=30
 [ "${1:-}" = --secs ] && secs=$2
-for e in fairness pooling handover; do
+for e in fairness pooling pareto handover; do
 	[ -s "$out/$e-lia.csv" ] || [ -s "$out/$e-regular.csv" ] || continue
 	gnuplot -e "dir='$out'; img='$img'; half=$((secs / 2))" "$TOP/scripts/plot/$e.gp" && log "plot: $img/$e.png"
 done
@@ -64,6 +64,10 @@ rst_table() {
 	echo
 	awk -F'\t' '$1 == "pooling" { print ($2 == "lia" ? "lia" : "uncoupled Reno") "\t" $3 "\t" $4 "\t" $5 "\t" $6 }' "$tsv" |
 		rst_table "MPTCP subflows" "background on" "MPTCP on path 1 (Mbit/s)" "MPTCP on path 2" "background flow"
+	echo "Two users, two 20 Mbit/s paths (the case where LIA is not Pareto-optimal; means after the first 5 s):"
+	echo
+	awk -F'\t' '$1 == "pareto" { print ($2 == "reno" ? "uncoupled Reno" : $2) "\t" $3 "\t" $4 "\t" $5 "\t" $6 }' "$tsv" |
+		rst_table "MPTCP subflows" "MPTCP on path 1 (Mbit/s)" "MPTCP on path 2" "TCP user on path 1" "path 1: MPTCP / TCP"
 	echo "Handover through the proxy, wifi down from 10 s to 20 s of a 30 s download:"
 	echo
 	awk -F'\t' '$1 == "handover" { print $2 "\t" $3 "\t" $4 " %\t" $5 " %\t" $6 }' "$tsv" |

@@ -22,7 +22,8 @@
 #     --down/--up  when wifi goes down / comes back, seconds from start (default 10/20;
 #                  --down 0 keeps wifi up)
 #     --wifi/--cell  rate in Mbit/s and one-way delay in ms (default 40/5 and 10/25)
-#     --cc         congestion control of the proxy's subflows (default lia)
+#     --cc         congestion control of the proxy's subflows (default lia; olia, reno,
+#                  cubic, ...: any the guest has)
 #     --backup     cellular is a backup path (MPTCP uses it only while wifi is down)
 . /selftests/lib.sh
 
@@ -113,7 +114,7 @@ while [ $alive = 1 ]; do
 		printf "%6.1f %10.2f %10.2f %10.2f %10d  %s\n", t - t0, wm, cm, am, a / 1048576, ev
 		printf "%.2f,%.2f,%.2f,%.2f\n", t - t0, wm, cm, am >> csv
 		if (ev != "") printf "%.2f,%s\n", t - t0, ev >> "/out/demo-events.csv" }'
-	if [ $lia_shown = 0 ] && [ $k -ge 3 ] && [ "$cc" = lia ]; then
+	if [ $lia_shown = 0 ] && [ $k -ge 3 ] && { [ "$cc" = lia ] || [ "$cc" = olia ]; }; then
 		echo "       /proc/net/lia on the proxy: $(ip netns exec "$MP_PRX" tail -n +2 /proc/net/lia | tr -s ' ' | head -1)"
 		lia_shown=1
 	fi
@@ -183,7 +184,7 @@ checks=$(awk -F, -v wr="${wifi%/*}" -v cr="${cell%/*}" -v dur="$duration" '
 echo "$checks"
 case $checks in *FAILED:*) rc=1 ;; esac
 echo "proxy: $(ip netns exec "$MP_PRX" awk '$1 ~ /Proxy(ConnAccepted|ConnClosed|ConnReset|BytesUp|BytesDown)$/ { printf "%s=%s ", substr($1, 6), $2 }' /proc/net/mptcp_proxy_stat)"
-[ "$cc" = lia ] && echo "proxy lia counters: $(ip netns exec "$MP_PRX" cat /proc/net/lia_stat | tr -s ' ' | tr '\n' ' ')"
+{ [ "$cc" = lia ] || [ "$cc" = olia ]; } && echo "proxy lia/olia counters: $(ip netns exec "$MP_PRX" cat /proc/net/lia_stat | tr -s ' ' | tr '\n' ' ')"
 echo "client MPTCP: $(ip netns exec "$MP_CLI" nstat -asz | awk '/MPTcpExt(MPCapableSYNTX|MPJoinSynTx|MPJoinSynAckRx|MPFailTx|MPTCPRetrans) /{printf "%s=%s ", substr($1, 9), $2}')"
 mp_cleanup
 t0=$(date +%s%N)

@@ -7,11 +7,14 @@
 #             the MPTCP subflows run lia, then uncoupled Reno (NSDI 2011, goal 2)
 #   pooling   two disjoint paths; background Reno traffic sits on path 1, then moves to
 #             path 2; lia vs uncoupled Reno (NSDI 2011, resource pooling / goal 3)
+#   pareto    the case where LIA is not Pareto-optimal (Khalili et al., CoNEXT 2012): the
+#             multipath user has a path of its own and shares the other with a Reno
+#             TCP user; lia, olia and uncoupled Reno, one after the other
 #   handover  the main job's wifi/cellular download through the proxy, wifi lost at 10 s,
 #             back at 20 s, with cellular as a regular subflow and as a backup subflow
 #             (MobiArch 2011 / CellNet 2012 handover modes)
 #
-#   experiments.sh [--secs S] [fairness] [pooling] [handover]   (default: all three)
+#   experiments.sh [--secs S] [fairness] [pooling] [pareto] [handover]   (default: all)
 #
 # Every rate is bytes over the time between two samples, as read with them; a busy
 # guest samples late, and nothing assumes a sample came when it was due. Each run then
@@ -26,18 +29,20 @@ list=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--secs) secs=$2; shift 2 ;;
-	fairness|pooling|handover) list+=("$1"); shift ;;
+	fairness|pooling|pareto|handover) list+=("$1"); shift ;;
 	*) echo "experiments: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
-[ ${#list[@]} -gt 0 ] || list=(fairness pooling handover)
+[ ${#list[@]} -gt 0 ] || list=(fairness pooling pareto handover)
 : > /out/experiments.tsv
 MP_TMP=$(mktemp -d)
 trap 'mp_cleanup; rm -rf "$MP_TMP"' EXIT
 mp_module_load || exit 1
-# The experiments' namespaces may default to lia.
-grep -qw lia /proc/sys/net/ipv4/tcp_allowed_congestion_control ||
-	sysctl -qw net.ipv4.tcp_allowed_congestion_control="$(cat /proc/sys/net/ipv4/tcp_allowed_congestion_control) lia"
+# The experiments' namespaces may default to lia or olia.
+for cc in lia olia; do
+	grep -qw $cc /proc/sys/net/ipv4/tcp_allowed_congestion_control ||
+		sysctl -qw net.ipv4.tcp_allowed_congestion_control="$(cat /proc/sys/net/ipv4/tcp_allowed_congestion_control) $cc"
+done
 
 nfailed=0
 # check_failed WHAT / check_warned WHAT: a self-check failed / warned.
@@ -215,6 +220,41 @@ pooling() {
 				cc, a1 / n, a2 / n, a3 / n, b1 / k, b2 / k, b4 / k
 				printf "pooling\t%s\tpath 1\t%.2f\t%.2f\t%.2f\n", cc, a1 / n, a2 / n, a3 / n >> "/out/experiments.tsv"
 				printf "pooling\t%s\tpath 2\t%.2f\t%.2f\t%.2f\n", cc, b1 / k, b2 / k, b4 / k >> "/out/experiments.tsv" }' "$csv"
+	done
+	mp_cleanup
+}
+
+# pareto: the topology of pooling (and of lia_balance.sh), 20 Mbit/s paths; the Reno
+# user stays on path 1 for the whole run. In LIA's equilibrium the multipath user keeps
+# a share of path 1 although path 2 is its own and less congested; OLIA's goal is to
+# leave path 1 to the TCP user without losing path 2 (Pareto-optimal).
+pareto() {
+	local rate=20 delay=10 cc
+	echo "== pareto: two disjoint $rate Mbit/s paths; a Reno TCP user shares path 1 with the multipath user"
+	mp_router_topology $rate $delay 0 || return 1
+	for cc in lia olia reno; do
+		mp_bg "$MP_TMP/xm.srv" ip netns exec "$MP_SRV" "$MP_XFER" -l -p 5201 -T $((secs + 60))
+		local s1=$MP_LAST_PID
+		mp_bg "$MP_TMP/xb.srv" ip netns exec "$MP_SRV" "$MP_XFER" -l -m tcp -p 5202 -T $((secs + 60))
+		local s2=$MP_LAST_PID
+		mp_wait_listen "$MP_SRV" 5201; mp_wait_listen "$MP_SRV" 5202
+		flows_sample > "$MP_TMP/pareto.raw"
+		ip netns exec "$MP_CLI" "$MP_XFER" -c $MP_SRV_ADDR -p 5201 -C $cc -t "$secs" -T $((secs + 60)) > /dev/null &
+		local c1=$!
+		ip netns exec "$MP_TCP" "$MP_XFER" -c $MP_SRV_ADDR -m tcp -p 5202 -C reno -t "$secs" -T $((secs + 60)) > /dev/null &
+		local c2=$!
+		sample_flows "$MP_TMP/pareto.raw" $c1
+		wait $c1 $c2 $s1 $s2
+		local csv=/out/pareto-$cc.csv
+		echo "time_s,mptcp_path1,mptcp_path2,tcp_path1" > "$csv"
+		flow_rates "$MP_TMP/pareto.raw" | awk -F, '{ print $1 "," $2 "," $3 "," $5 }' >> "$csv"
+		check_run "pareto $cc" "$csv" $rate "path 1=2+4;path 2=3"
+		# means after 5 s, each sample weighted by the time it covers
+		awk -F, -v cc=$cc 'NR > 1 { dt = $1 - pt; pt = $1 }
+			NR > 1 && $1 > 5 { a += $2 * dt; b += $3 * dt; t += $4 * dt; n += dt }
+			END { printf "pareto %s: after 5 s, MPTCP %.2f + %.2f Mbit/s (path 1 + 2), TCP %.2f on path 1, path-1 MPTCP/TCP %.2f\n",
+				cc, a / n, b / n, t / n, a / t
+				printf "pareto\t%s\t%.2f\t%.2f\t%.2f\t%.2f\n", cc, a / n, b / n, t / n, a / t >> "/out/experiments.tsv" }' "$csv"
 	done
 	mp_cleanup
 }
