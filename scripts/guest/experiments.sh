@@ -173,7 +173,8 @@ fairness() {
 			{ print $1 "," (($2 $3) == "" ? "" : v($2 + $3)) "," v($5) }' > "/out/fairness-$cc.csv"
 		check_run "fairness $cc" "/out/fairness-$cc.csv" $rate "bottleneck=2+3"
 		# means after 5 s, each sample weighted by the time it covers
-		awk -F, -v cc=$cc '{ dt = $1 - pt; pt = $1 } $1 > 5 { m += $2 * dt; t += $3 * dt; n += dt } END {
+		# (an empty field: the flow had ended, the sample after its end; not a 0)
+		awk -F, -v cc=$cc -v secs=$secs '{ dt = $1 - pt; pt = $1 } $1 > 5 && $1 <= secs && $2 != "" && $3 != "" { m += $2 * dt; t += $3 * dt; n += dt } END {
 			printf "fairness %s: after 5 s, MPTCP %.2f Mbit/s, TCP %.2f Mbit/s, ratio %.2f\n", cc, m / n, t / n, m / t
 			printf "fairness\t%s\t%.2f\t%.2f\t%.2f\n", cc, m / n, t / n, m / t >> "/out/experiments.tsv" }' "/out/fairness-$cc.csv"
 	done
@@ -250,8 +251,8 @@ pareto() {
 		flow_rates "$MP_TMP/pareto.raw" | awk -F, '{ print $1 "," $2 "," $3 "," $5 }' >> "$csv"
 		check_run "pareto $cc" "$csv" $rate "path 1=2+4;path 2=3"
 		# means after 5 s, each sample weighted by the time it covers
-		awk -F, -v cc=$cc 'NR > 1 { dt = $1 - pt; pt = $1 }
-			NR > 1 && $1 > 5 { a += $2 * dt; b += $3 * dt; t += $4 * dt; n += dt }
+		awk -F, -v cc=$cc -v secs=$secs 'NR > 1 { dt = $1 - pt; pt = $1 }
+			NR > 1 && $1 > 5 && $1 <= secs && $2 != "" && $3 != "" && $4 != "" { a += $2 * dt; b += $3 * dt; t += $4 * dt; n += dt }
 			END { printf "pareto %s: after 5 s, MPTCP %.2f + %.2f Mbit/s (path 1 + 2), TCP %.2f on path 1, path-1 MPTCP/TCP %.2f\n",
 				cc, a / n, b / n, t / n, a / t
 				printf "pareto\t%s\t%.2f\t%.2f\t%.2f\t%.2f\n", cc, a / n, b / n, t / n, a / t >> "/out/experiments.tsv" }' "$csv"
