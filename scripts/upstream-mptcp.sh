@@ -9,7 +9,9 @@
 #                                 (default: simult_flows.sh mptcp_connect.sh)
 #
 # UPSTREAM_CCS="lia" (say) runs only those congestion controls (default "cubic lia");
-# UPSTREAM_TIMEOUT overrides the upstream per-test timeout (seconds).
+# UPSTREAM_TIMEOUT overrides the upstream per-test timeout (seconds); UPSTREAM_TRACE=SECS
+# samples every SECS the TCP sockets (cwnd, ssthresh) and lia couplings of the running
+# mptcp_connect processes into out/upstream-mptcp-trace/trace-CC-TEST.txt.
 # --debug runs them on the debug kernel (scripts/build-kernel.sh --debug: KASAN,
 # lockdep, ...), where timing checks such as simult_flows.sh's are distorted: look at
 # its functional tests and at the splats.
@@ -75,8 +77,9 @@ log "running ${tests[*]} with cubic and lia in QEMU (log: out/upstream-mptcp.log
 log "host load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 set +e
 MPTCP_PROXY_EXTRA_DIR="$dest" "$TOP/scripts/qemu-run.sh" "${debug[@]}" --timeout "$qemu_timeout" \
-	--log "$TOP/out/upstream-mptcp${debug:+-debug}.log" -- \
+	--log "$TOP/out/upstream-mptcp${debug:+-debug}.log" --out "$TOP/out/upstream-mptcp-trace" -- \
 	env UPSTREAM_TIMEOUT="$timeout" UPSTREAM_CCS="${UPSTREAM_CCS:-cubic lia}" \
+	UPSTREAM_TRACE="${UPSTREAM_TRACE:-}" \
 	bash /guest/upstream-mptcp.sh "${tests[@]}"
 rc=$?
 set -e

@@ -65,6 +65,22 @@ lia_sampler() {
 }
 lia_max() { awk -v n="$1" '$1 == n { v = $2 } END { print v + 0 }' "$2"; }
 
+# trace_sampler FILE: with UPSTREAM_TRACE=SECS, every SECS the TCP sockets and the
+# couplings seen by each running mptcp_connect (its namespace's /proc/net/tcp, whose
+# last two fields are cwnd and ssthresh, -1 in slow start, and /proc/net/lia), each
+# line prefixed with the guest's uptime and the process: one cat per process and
+# sample, so that tracing costs the test little.
+trace_sampler() {
+	local f=$1 p t
+	while :; do
+		read -r t _ < /proc/uptime
+		for p in $(pidof mptcp_connect); do
+			cat "/proc/$p/net/tcp" "/proc/$p/net/lia" 2>/dev/null | sed "s/^/$t $p /"
+		done >> "$f"
+		sleep "$UPSTREAM_TRACE"
+	done
+}
+
 # run_one CC TEST: run one upstream test, record its result and duration.
 run_one() {
 	local cc=$1 t=$2 rc t0 t1 oops spid=""
@@ -73,11 +89,15 @@ run_one() {
 	# sampled with both CCs, so that its small cost is the same for both
 	lia_sampler "$tmp/lia.$cc.$t" &
 	spid=$!
+	if [ -n "${UPSTREAM_TRACE:-}" ]; then
+		trace_sampler "/out/trace-$cc-${t%.sh}.txt" &
+		spid="$spid $!"
+	fi
 	t0=$(date +%s)
 	(cd "$DIR" && timeout -s KILL "$TIMEOUT" bash "./$t") 2>&1 | tee "$tmp/$cc.$t.log" | sed -u "s/^/[$cc] /"
 	rc=${PIPESTATUS[0]}
 	t1=$(date +%s)
-	kill "$spid"; wait "$spid" 2>/dev/null
+	kill $spid; wait $spid 2>/dev/null
 	dur[$cc.$t]=$((t1 - t0))
 	case $rc in
 	0) res[$cc.$t]=pass ;;
