@@ -151,23 +151,32 @@ flow_rates() {
 		{ for (i = 1; i <= 6; i++) p[i] = $i }' "$1"
 }
 
+# run_flows CC RAW BG_SECS [HOOK]: an MPTCP upload from MP_CLI with CC on its subflows
+# for secs and a Reno upload from MP_TCP for BG_SECS, to MP_SRV ports 5201 and 5202 (its
+# TCP server takes SERVER_CONNS connections, default 1), sampled into RAW by sample_flows
+# (HOOK passed on) until the MPTCP one ends; then waits for both and their servers.
+run_flows() {
+	local cc=$1 raw=$2 bg=$3 hook=${4:-} s1 s2 c1 c2
+	mp_bg "$MP_TMP/m.srv" ip netns exec "$MP_SRV" "$MP_XFER" -l -p 5201 -T $((secs + 60))
+	s1=$MP_LAST_PID
+	mp_bg "$MP_TMP/t.srv" ip netns exec "$MP_SRV" "$MP_XFER" -l -m tcp -p 5202 -n "${SERVER_CONNS:-1}" -T $((secs + 60))
+	s2=$MP_LAST_PID
+	mp_wait_listen "$MP_SRV" 5201; mp_wait_listen "$MP_SRV" 5202
+	flows_sample > "$raw"
+	ip netns exec "$MP_CLI" "$MP_XFER" -c $MP_SRV_ADDR -p 5201 -C "$cc" -t "$secs" -T $((secs + 60)) > /dev/null &
+	c1=$!
+	ip netns exec "$MP_TCP" "$MP_XFER" -c $MP_SRV_ADDR -m tcp -p 5202 -C reno -t "$bg" -T $((secs + 60)) > /dev/null &
+	c2=$!
+	sample_flows "$raw" $c1 $hook
+	wait $c1 $c2 $s1 $s2
+}
+
 fairness() {
 	local rate=20 delay=10 cc
 	echo "== fairness: one MPTCP (2 subflows) + one Reno TCP at a $rate Mbit/s bottleneck, ${delay} ms one way, $secs s"
 	mp_router_topology $rate $delay 1 || return 1
 	for cc in lia reno; do
-		mp_bg "$MP_TMP/fm.srv" ip netns exec "$MP_SRV" "$MP_XFER" -l -p 5201 -T $((secs + 60))
-		local s1=$MP_LAST_PID
-		mp_bg "$MP_TMP/ft.srv" ip netns exec "$MP_SRV" "$MP_XFER" -l -m tcp -p 5202 -T $((secs + 60))
-		local s2=$MP_LAST_PID
-		mp_wait_listen "$MP_SRV" 5201; mp_wait_listen "$MP_SRV" 5202
-		flows_sample > "$MP_TMP/fairness.raw"
-		ip netns exec "$MP_CLI" "$MP_XFER" -c $MP_SRV_ADDR -p 5201 -C $cc -t "$secs" -T $((secs + 60)) > /dev/null &
-		local c1=$!
-		ip netns exec "$MP_TCP" "$MP_XFER" -c $MP_SRV_ADDR -m tcp -p 5202 -C reno -t "$secs" -T $((secs + 60)) > /dev/null &
-		local c2=$!
-		sample_flows "$MP_TMP/fairness.raw" $c1
-		wait $c1 $c2 $s1 $s2
+		run_flows $cc "$MP_TMP/fairness.raw" "$secs"
 		# time, MPTCP Mbit/s (both subflows), TCP Mbit/s
 		flow_rates "$MP_TMP/fairness.raw" | awk -F, 'function v(x) { return x == "" ? "" : sprintf("%.2f", x) }
 			{ print $1 "," (($2 $3) == "" ? "" : v($2 + $3)) "," v($5) }' > "/out/fairness-$cc.csv"
@@ -196,19 +205,9 @@ pooling() {
 	# The background flow on path 2 starts in the client namespace from 10.0.2.1 (its
 	# own plain TCP socket, so the source routing rule sends it over c2).
 	for cc in lia reno; do
-		mp_bg "$MP_TMP/pm.srv" ip netns exec "$MP_SRV" "$MP_XFER" -l -p 5201 -T $((secs + 60))
-		local s1=$MP_LAST_PID
-		mp_bg "$MP_TMP/pb.srv" ip netns exec "$MP_SRV" "$MP_XFER" -l -m tcp -p 5202 -n 2 -T $((secs + 60))
-		local s2=$MP_LAST_PID
-		mp_wait_listen "$MP_SRV" 5201; mp_wait_listen "$MP_SRV" 5202
-		flows_sample > "$MP_TMP/pooling.raw"
-		ip netns exec "$MP_CLI" "$MP_XFER" -c $MP_SRV_ADDR -p 5201 -C $cc -t "$secs" -T $((secs + 60)) > /dev/null &
-		local c1=$!
-		ip netns exec "$MP_TCP" "$MP_XFER" -c $MP_SRV_ADDR -m tcp -p 5202 -C reno -t "$half" -T $((secs + 60)) > /dev/null &
-		local b1=$!
 		b2=""
-		sample_flows "$MP_TMP/pooling.raw" $c1 pooling_path2
-		wait $c1 $b1 $b2 $s1 $s2 2>/dev/null
+		SERVER_CONNS=2 run_flows $cc "$MP_TMP/pooling.raw" "$half" pooling_path2
+		[ -z "$b2" ] || wait $b2
 		local csv=/out/pooling-$cc.csv
 		echo "time_s,mptcp_path1,mptcp_path2,background_path1,background_path2" > "$csv"
 		flow_rates "$MP_TMP/pooling.raw" | awk -F, '{ print $1 "," $2 "," $3 "," $5 "," $4 }' >> "$csv"
@@ -234,18 +233,7 @@ pareto() {
 	echo "== pareto: two disjoint $rate Mbit/s paths; a Reno TCP user shares path 1 with the multipath user"
 	mp_router_topology $rate $delay 0 || return 1
 	for cc in lia olia reno; do
-		mp_bg "$MP_TMP/xm.srv" ip netns exec "$MP_SRV" "$MP_XFER" -l -p 5201 -T $((secs + 60))
-		local s1=$MP_LAST_PID
-		mp_bg "$MP_TMP/xb.srv" ip netns exec "$MP_SRV" "$MP_XFER" -l -m tcp -p 5202 -T $((secs + 60))
-		local s2=$MP_LAST_PID
-		mp_wait_listen "$MP_SRV" 5201; mp_wait_listen "$MP_SRV" 5202
-		flows_sample > "$MP_TMP/pareto.raw"
-		ip netns exec "$MP_CLI" "$MP_XFER" -c $MP_SRV_ADDR -p 5201 -C $cc -t "$secs" -T $((secs + 60)) > /dev/null &
-		local c1=$!
-		ip netns exec "$MP_TCP" "$MP_XFER" -c $MP_SRV_ADDR -m tcp -p 5202 -C reno -t "$secs" -T $((secs + 60)) > /dev/null &
-		local c2=$!
-		sample_flows "$MP_TMP/pareto.raw" $c1
-		wait $c1 $c2 $s1 $s2
+		run_flows $cc "$MP_TMP/pareto.raw" "$secs"
 		local csv=/out/pareto-$cc.csv
 		echo "time_s,mptcp_path1,mptcp_path2,tcp_path1" > "$csv"
 		flow_rates "$MP_TMP/pareto.raw" | awk -F, '{ print $1 "," $2 "," $3 "," $5 }' >> "$csv"
