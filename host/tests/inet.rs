@@ -331,7 +331,10 @@ fn addr_text_form() {
         ("fe80:0:0:0:0:0:0:0", "fe80::"),
         ("0:0:1:0:0:0:0:0", "0:0:1::"),
         ("::ffff:10.0.0.1", "::ffff:10.0.0.1"),
-        ("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+        (
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+        ),
     ];
     for (input, want) in cases {
         let a = parse_addr(input).unwrap_or_else(|| panic!("{input}"));

@@ -4,8 +4,9 @@
 //! Handley, "Design, implementation and evaluation of congestion control for multipath
 //! TCP", NSDI 2011), the coupled congestion control of MPTCP.
 //!
-//! Each subflow of an MPTCP connection does slow start and loss response as Reno (a loss
-//! halves that subflow's window). In congestion avoidance an ACK of `acked` packets on
+//! Each subflow of an MPTCP connection responds to loss as Reno (a loss halves that
+//! subflow's window) and does Reno's slow start, except that the initial slow start
+//! ends on a rising RTT as HyStart++ (RFC 9406) has it, see [`hystart`]. In congestion avoidance an ACK of `acked` packets on
 //! subflow `i` grows its window by `min(alpha * acked / w_total, acked / w_i)` with
 //! `alpha = w_total * max_i(w_i / r_i^2) / (sum_i w_i / r_i)^2`: together the subflows
 //! take no more than one TCP flow would on the best of their paths, and traffic moves to
@@ -43,6 +44,8 @@
 // The pure files say `pub` because the host crate (host/) exports them.
 #[allow(unreachable_pub)]
 pub(crate) mod coupling;
+#[allow(unreachable_pub)]
+pub(crate) mod hystart;
 #[allow(unreachable_pub)]
 pub(crate) mod math;
 #[allow(unreachable_pub)]
@@ -87,6 +90,12 @@ counters! {
         ConnFreed = "LiaConnFreed",
         /// Alpha recomputed (`lia`; those of live connections included).
         AlphaRecomputed = "LiaAlphaRecomputed",
+        /// HyStart++ saw the RTT rise in an initial slow start: conservative slow start.
+        HyStartCss = "LiaHyStartCss",
+        /// The RTT fell below conservative slow start's baseline: back to slow start.
+        HyStartSpurious = "LiaHyStartSpurious",
+        /// HyStart++ ended an initial slow start (before any loss did).
+        HyStartExit = "LiaHyStartExit",
     }
 }
 

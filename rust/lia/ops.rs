@@ -8,10 +8,11 @@
 use kernel::prelude::*;
 
 use super::coupling::Increase;
+use super::hystart::{self, HyStart, Phase};
 use super::math::Sample;
 use super::olia::{self, Intervals};
 use super::{stat, with_registry, Alg, Coupling, Stat};
-use crate::sys::cong::{CongestionOps, SharedPriv, CA_LOSS};
+use crate::sys::cong::{AckSample, CongestionOps, SharedPriv, CA_LOSS};
 use crate::sys::tcp::{Subflow, TcpSock};
 
 /// `icsk_ca_priv` flag: attaching was tried (coupled or not); no retry.
@@ -99,14 +100,48 @@ fn sample(sk: &TcpSock) -> Sample {
     }
 }
 
-/// Slow start where it applies (`tcp_slow_start()`, Reno's); returns the acked packets
-/// left for congestion avoidance.
-fn slow_start(sk: &TcpSock, acked: u32) -> u32 {
-    if sk.is_cwnd_limited() && sk.in_slow_start() {
-        sk.slow_start(acked)
-    } else {
-        acked
+/// The HyStart++ state of a subflow, as words of its private area.
+type SlowStart = [u32; 5];
+
+/// An ACK during slow start: HyStart++ (see [`hystart`]) follows the RTT of the initial
+/// slow start, and ends it (`ssthresh` set to the window) after the RTT rose and five
+/// rounds of conservative growth.
+fn slow_start_ack(sk: &TcpSock, ss: &mut SlowStart, sample: AckSample) {
+    if !sk.in_initial_slow_start() {
+        return;
     }
+    let mut hs = HyStart::from_parts(*ss);
+    match hs.on_ack(sk.snd_una(), sk.snd_nxt(), sample.rtt_us) {
+        hystart::Event::None => {}
+        hystart::Event::EnterCss => stat(sk, Stat::HyStartCss),
+        hystart::Event::Spurious => stat(sk, Stat::HyStartSpurious),
+        hystart::Event::Exit => {
+            sk.set_ssthresh(sk.cwnd().max(2));
+            stat(sk, Stat::HyStartExit);
+        }
+    }
+    *ss = hs.parts();
+}
+
+/// Slow start where it applies: Reno's (`tcp_slow_start()`), or a quarter of that in
+/// HyStart++'s conservative phase; returns the acked packets left for congestion
+/// avoidance.
+fn slow_start(sk: &TcpSock, ss: &SlowStart, acked: u32) -> u32 {
+    if !sk.is_cwnd_limited() || !sk.in_slow_start() {
+        return acked;
+    }
+    if sk.in_initial_slow_start() && HyStart::from_parts(*ss).phase() == Phase::Conservative {
+        sk.cong_avoid_ai(hystart::CSS_GROWTH_DIVISOR, acked);
+        return 0;
+    }
+    sk.slow_start(acked)
+}
+
+/// `lia`'s private data of a subflow.
+#[derive(Zeroable)]
+pub(crate) struct LiaPriv {
+    member: SharedPriv<Coupling>,
+    slow_start: SlowStart,
 }
 
 /// The `lia` congestion-control algorithm.
@@ -131,36 +166,41 @@ impl Lia {
 }
 
 impl CongestionOps for Lia {
-    type Priv = SharedPriv<Coupling>;
+    type Priv = LiaPriv;
     const NAME: &'static CStr = kernel::c_str!("lia");
 
     fn init(sk: &TcpSock, p: &mut Self::Priv) {
-        p.reset();
+        p.member.reset();
+        p.slow_start = HyStart::new().parts();
         stat(sk, Stat::SubflowInit);
-        try_attach(sk, p, Alg::Lia);
+        try_attach(sk, &mut p.member, Alg::Lia);
     }
 
     fn release(sk: &TcpSock, p: &mut Self::Priv) {
-        detach(sk, p);
+        detach(sk, &mut p.member);
     }
 
     fn ssthresh(sk: &TcpSock, p: &mut Self::Priv) -> u32 {
         let ssthresh = sk.reno_ssthresh();
-        window_changed(sk, p, ssthresh);
+        window_changed(sk, &p.member, ssthresh);
         ssthresh
     }
 
     fn undo_cwnd(sk: &TcpSock, p: &mut Self::Priv) -> u32 {
         let cwnd = sk.reno_undo_cwnd();
-        window_changed(sk, p, cwnd);
+        window_changed(sk, &p.member, cwnd);
         cwnd
+    }
+
+    fn pkts_acked(sk: &TcpSock, p: &mut Self::Priv, sample: AckSample) {
+        slow_start_ack(sk, &mut p.slow_start, sample);
     }
 
     fn cong_avoid(sk: &TcpSock, p: &mut Self::Priv, _ack: u32, acked: u32) {
         // Grow in slow start first, then report, so the other subflows see this one's
         // window as it is now (also when it does not grow: application limited).
-        let acked = slow_start(sk, acked);
-        let increase = Self::report(sk, p);
+        let acked = slow_start(sk, &p.slow_start, acked);
+        let increase = Self::report(sk, &mut p.member);
         if !sk.is_cwnd_limited() || sk.in_slow_start() || acked == 0 {
             return;
         }
@@ -175,7 +215,7 @@ impl CongestionOps for Lia {
         // After a timeout the window is what is in flight (often 1): the others must see
         // it now, and later timeouts of a dead path do not call `ssthresh` again.
         if new_state == CA_LOSS {
-            window_changed(sk, p, sk.cwnd());
+            window_changed(sk, &p.member, sk.cwnd());
         }
     }
 }
@@ -189,6 +229,7 @@ pub(crate) struct OliaPriv {
     /// [`Intervals`], as `snd_una` at the loss before the last one and at the last one.
     loss_prev: u32,
     loss_last: u32,
+    slow_start: SlowStart,
 }
 
 impl OliaPriv {
@@ -219,6 +260,7 @@ impl CongestionOps for Olia {
         p.member.reset();
         p.acc = 0;
         p.set_intervals(Intervals::new(sk.snd_una()));
+        p.slow_start = HyStart::new().parts();
         stat(sk, Stat::OliaSubflowInit);
         try_attach(sk, &mut p.member, Alg::Olia);
     }
@@ -241,8 +283,12 @@ impl CongestionOps for Olia {
         cwnd
     }
 
+    fn pkts_acked(sk: &TcpSock, p: &mut Self::Priv, sample: AckSample) {
+        slow_start_ack(sk, &mut p.slow_start, sample);
+    }
+
     fn cong_avoid(sk: &TcpSock, p: &mut Self::Priv, _ack: u32, acked: u32) {
-        let acked = slow_start(sk, acked);
+        let acked = slow_start(sk, &p.slow_start, acked);
         let Some(sub) = member(sk, &mut p.member, Alg::Olia) else {
             if sk.is_cwnd_limited() && !sk.in_slow_start() && acked > 0 {
                 sk.cong_avoid_ai(sk.cwnd(), acked);

@@ -54,6 +54,17 @@ pub(crate) trait CongestionOps: Sync + Sized + 'static {
     fn cong_avoid(sk: &TcpSock, p: &mut Self::Priv, ack: u32, acked: u32);
     /// The congestion state changed (`TCP_CA_*`), after the stack set the new window.
     fn set_state(sk: &TcpSock, p: &mut Self::Priv, new_state: u8);
+    /// An ACK newly acknowledged data (`pkts_acked`), in any congestion state, with
+    /// `snd_una` already advanced, before `cong_avoid`. Does nothing by default.
+    fn pkts_acked(_sk: &TcpSock, _p: &mut Self::Priv, _sample: AckSample) {}
+}
+
+/// What the stack tells `pkts_acked` of an ACK (`struct ack_sample`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AckSample {
+    /// The RTT sample of the ACK (microseconds), if it gave one: not for an ACK of
+    /// retransmitted data only (Karn), nor without timestamps for some SACK cases.
+    pub(crate) rtt_us: Option<u32>,
 }
 
 /// `TCP_CA_Loss`: a retransmission timeout; the window was just set to what is in flight.
@@ -97,6 +108,7 @@ impl<T: CongestionOps> Registration<T> {
         ops.undo_cwnd = Some(undo_cwnd_callback::<T>);
         ops.cong_avoid = Some(cong_avoid_callback::<T>);
         ops.set_state = Some(set_state_callback::<T>);
+        ops.pkts_acked = Some(pkts_acked_callback::<T>);
         let ops = KBox::into_raw(KBox::new(ops, GFP_KERNEL)?);
         // SAFETY: `ops` is a valid, complete table that lives until `drop`.
         if let Err(e) = to_result(unsafe { bindings::tcp_register_congestion_control(ops) }) {
@@ -273,4 +285,26 @@ unsafe extern "C" fn set_state_callback<T: CongestionOps>(sk: *mut bindings::soc
     // SAFETY: called by the TCP stack as `T`'s `set_state`.
     let (sk, p) = unsafe { split::<T>(sk) };
     T::set_state(sk, p, new_state)
+}
+
+/// The TCP stack's `pkts_acked` of `T`'s ops table.
+///
+/// # Safety
+///
+/// Only the TCP stack calls it, through the ops table [`Registration`] registered,
+/// with a TCP socket using `T` whose callbacks it serialises and a valid `sample` for
+/// the duration of the call.
+unsafe extern "C" fn pkts_acked_callback<T: CongestionOps>(
+    sk: *mut bindings::sock,
+    sample: *const bindings::ack_sample,
+) {
+    // SAFETY: the stack passes a valid sample, on its stack, for this call.
+    let sample = unsafe { &*sample };
+    let sample = AckSample {
+        // Negative: no sample.
+        rtt_us: u32::try_from(sample.rtt_us).ok(),
+    };
+    // SAFETY: called by the TCP stack as `T`'s `pkts_acked`.
+    let (sk, p) = unsafe { split::<T>(sk) };
+    T::pkts_acked(sk, p, sample)
 }

@@ -109,6 +109,24 @@ impl TcpSock {
         unsafe { (*self.tp()).snd_ssthresh }
     }
 
+    /// Sets the slow-start threshold, packets. A congestion-control callback owns it.
+    pub(crate) fn set_ssthresh(&self, ssthresh: u32) {
+        // SAFETY: valid `tcp_sock`, callbacks serialised per the type invariants.
+        unsafe { (*self.tp()).snd_ssthresh = ssthresh };
+    }
+
+    /// The next sequence number to send (`snd_nxt`).
+    pub(crate) fn snd_nxt(&self) -> u32 {
+        // SAFETY: valid `tcp_sock`; written under the same serialisation.
+        unsafe { (*self.tp()).snd_nxt }
+    }
+
+    /// In the connection's initial slow start: `ssthresh` still has its initial,
+    /// "infinite" value (`TCP_INFINITE_SSTHRESH`), no loss has set it.
+    pub(crate) fn in_initial_slow_start(&self) -> bool {
+        self.ssthresh() == bindings::TCP_INFINITE_SSTHRESH
+    }
+
     /// Smoothed RTT in microseconds (`srtt_us` holds 8 times that); 0 before a sample.
     pub(crate) fn srtt_us(&self) -> u32 {
         // SAFETY: valid `tcp_sock` per the type invariants.

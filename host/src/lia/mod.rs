@@ -10,3 +10,6 @@ pub mod coupling;
 
 #[path = "../../../rust/lia/olia.rs"]
 pub mod olia;
+
+#[path = "../../../rust/lia/hystart.rs"]
+pub mod hystart;
