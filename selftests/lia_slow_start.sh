@@ -9,7 +9,9 @@
 # reno on both subflows (the control: its queues must fill, or the scenario proves
 # nothing), then one with lia and one with olia. Each must show HyStart++ at work
 # (counters of /proc/net/lia_stat), its largest smoothed RTT (the queue it built) at
-# most two thirds of reno's, and fill the paths.
+# most two thirds of reno's, and fill the paths. Then, from the same samples, lia's
+# growth in congestion avoidance against RFC 6356's prediction (alpha packets per RTT
+# for the whole connection).
 . "$(dirname "$0")/lib.sh"
 
 RATE1=${RATE1:-10} DELAY1=${DELAY1:-10}	# path 1: Mbit/s, one-way ms
@@ -50,7 +52,7 @@ upload() {
 	pid=$MP_LAST_PID
 	while kill -0 $pid 2>/dev/null; do
 		echo "t=$(cut -d' ' -f1 /proc/uptime) $(ip netns exec "$MP_CLI" ss -Htin state established dport = :5201 |
-			grep -oE ' (rtt|cwnd|ssthresh):[0-9.]+' | tr -d '\n')"
+			grep -oE '10\.0\.[12]\.1[%:]| (rtt|cwnd|ssthresh):[0-9.]+' | tr '\n' ' ')"
 		sleep 0.25
 	done > "$MP_TMP/trace-$cc"
 	wait $pid
@@ -66,23 +68,67 @@ upload() {
 	[ -z "${TRACE:-}" ] || sed 's/^/# /' "$MP_TMP/trace-$cc"
 }
 
+# ca_slope TRACE: from an upload's samples, the windows' growth in congestion avoidance
+# against RFC 6356's prediction. Over each pair of consecutive samples in which both
+# subflows are in congestion avoidance (ssthresh set, cwnd at or above it, no window
+# fell): the sum of the windows' growth (packets), and what the coupled increase
+# predicts for that time from the first sample's windows and RTTs: each subflow gets
+# w_i / r_i ACKs per second, each adding alpha / w_total, so the connection grows by
+# alpha * (sum_i w_i / r_i) / w_total packets per second; and what two uncoupled Reno
+# subflows would do (sum_i 1 / r_i). Prints "SECONDS GROWTH LIA_PREDICTED RENO_PREDICTED".
+ca_slope() {
+	awk '{
+		n++; t[n] = substr($1, 3); k = ""
+		for (i = 2; i <= NF; i++) {
+			if ($i ~ /^10\.0\./) { k = substr($i, 1, 8); continue }
+			split($i, kv, ":"); v[n, k, kv[1]] = kv[2]
+		}
+	}
+	function ca(s, k) { return v[s, k, "ssthresh"] != "" && v[s, k, "cwnd"] + 0 >= v[s, k, "ssthresh"] + 0 && v[s, k, "rtt"] > 0 }
+	END {
+		a = "10.0.1.1"; b = "10.0.2.1"
+		for (s = 1; s < n; s++) {
+			if (!(ca(s, a) && ca(s, b) && ca(s + 1, a) && ca(s + 1, b))) continue
+			da = v[s + 1, a, "cwnd"] - v[s, a, "cwnd"]; db = v[s + 1, b, "cwnd"] - v[s, b, "cwnd"]
+			if (da < 0 || db < 0) continue
+			dt = t[s + 1] - t[s]
+			wa = v[s, a, "cwnd"]; wb = v[s, b, "cwnd"]; ra = v[s, a, "rtt"] / 1000; rb = v[s, b, "rtt"] / 1000
+			sum = wa / ra + wb / rb; best = wa / (ra * ra); if (wb / (rb * rb) > best) best = wb / (rb * rb)
+			alpha = (wa + wb) * best / (sum * sum)
+			secs += dt; grow += da + db
+			lia += dt * alpha * sum / (wa + wb); reno += dt * (1 / ra + 1 / rb)
+		}
+		printf "%.2f %d %.1f %.1f\n", secs, grow, lia, reno
+	}' "$1"
+}
+
 upload reno
 reno_rtt=$up_rtt
-# The round trip of the longer path is 2 * DELAY2 ms; a full queue adds QLIMIT packets
-# of 1500 bytes or more at its rate.
-mp_check "control: reno's slow start fills the queues (srtt up to $reno_rtt ms)" \
-	test "$reno_rtt" -ge $((4 * 2 * DELAY2))
+# A full queue of QLIMIT packets of 1500 bytes or more at 5 Mbit/s is a second or more;
+# the paths' own round trips are 20 and 40 ms.
+mp_check "control: reno's slow start fills the queues (srtt up to $reno_rtt ms, >= 1 s)" \
+	test "$reno_rtt" -ge 1000
 [ "$(mp_lia_stat "$MP_CLI" LiaHyStartCss)" = 0 ] ||
 	mp_result $KSFT_FAIL "reno moved the HyStart++ counters"
 for cc in lia olia; do
 	upload $cc
-	mp_check "$cc: HyStart++ saw the RTT rise on both subflows and ended slow start (CSS $up_css, exits $up_exit)" \
-		eval '[ "$up_css" -ge 2 ] && [ "$up_exit" -ge 1 ]'
+	mp_check "$cc: HyStart++ ended both subflows' slow starts (CSS $up_css, exits $up_exit)" \
+		eval '[ "$up_exit" -ge 2 ] && [ "$up_css" -ge "$up_exit" ]'
 	mp_check "$cc: the queues hold less than with reno (srtt up to $up_rtt vs $reno_rtt ms)" \
 		test $((up_rtt * 3)) -le $((reno_rtt * 2))
 	mp_check "$cc: fills >= 80% of both paths ($((up_bps / 1000)) kbit/s)" \
 		test "$up_bps" -ge $(((RATE1 + RATE2) * 800000))
 done
+# After slow start, lia's connection grows by alpha packets per RTT (equal RTTs), not
+# one per subflow: the growth measured over at least 3 s of congestion avoidance must be
+# within 40 % of the coupled prediction and below 3/4 of two uncoupled Reno subflows'.
+# (No process substitution: the guest has no /dev/fd.)
+slope=$(ca_slope "$MP_TMP/trace-lia")
+read -r secs grow pred reno_pred <<< "$slope"
+mp_info "lia in congestion avoidance for $secs s: windows grew by $grow packets;" \
+	"RFC 6356 predicts $pred, uncoupled Reno $reno_pred"
+mp_check "lia's congestion-avoidance slope is RFC 6356's ($grow packets in $secs s, predicted $pred)" \
+	eval 'mp_le 3 "$secs" && mp_le "$(mp_div "$grow" "$pred")" 1.4 && mp_le 0.6 "$(mp_div "$grow" "$pred")" && mp_le "$(mp_div "$grow" "$reno_pred")" 0.75'
 [ $mp_nfail = 0 ] || mp_debug "$MP_CLI" "$MP_SRV"
 mp_cleanup
 mp_module_unload || mp_info "module still in use at exit"

@@ -101,11 +101,7 @@ fn threshold_is_an_eighth_clamped_to_4_and_16_ms() {
         // At the threshold: CSS, on the round's eighth sample exactly.
         let mut una = 7;
         let mut hs = warmed(&mut una, 2, 20, base);
-        let mut at = None;
-        let ev = round(&mut hs, &mut una, 20, 19, |i| {
-            at.get_or_insert(i);
-            Some(base + thresh)
-        });
+        let ev = round(&mut hs, &mut una, 20, 19, |_| Some(base + thresh));
         assert_eq!(ev, [Event::EnterCss], "base {base}");
         assert_eq!(hs.phase(), Phase::Conservative);
         let mut una = 7;
@@ -152,15 +148,20 @@ fn jitter_below_the_threshold_never_leaves_standard_slow_start() {
         let mut una = rng.next_u64() as u32;
         let mut hs = HyStart::new();
         let mut inflight = 10;
+        // Rounds of `inflight` ACKs, doubling: see `warmed` for the alignment.
         hs.on_ack(una, una.wrapping_add(inflight * MSS), Some(base));
         for _ in 0..12 {
-            // Each round's samples anywhere in [base, base + thresh); one at base (the
-            // queue drains once a round), so every round's minimum is base.
-            let ev = round(&mut hs, &mut una, inflight, inflight * 2, |i| {
-                Some(if i == 3 {
-                    base
+            // Each round's minimum anywhere in [base, base + thresh): consecutive rounds
+            // differ by less than the threshold, however they move. The other samples
+            // are higher still. (The minimum comes among the first eight: the check
+            // runs on every ACK from the eighth on, with the minimum so far.)
+            let min = base + rng.range(0, u64::from(thresh) - 1) as u32;
+            let at = rng.range(0, u64::from(N_RTT_SAMPLE) - 1) as u32;
+            let ev = round(&mut hs, &mut una, inflight, inflight - 1, |i| {
+                Some(if i == at {
+                    min
                 } else {
-                    base + rng.range(0, u64::from(thresh) - 1) as u32
+                    min + rng.range(0, 50_000) as u32
                 })
             });
             assert!(ev.is_empty(), "base {base}: {ev:?}");
@@ -191,6 +192,23 @@ fn css_back_to_standard_on_a_lower_rtt() {
     assert_eq!(
         round(&mut hs, &mut una, 20, 19, |_| Some(18_999)),
         [Event::EnterCss]
+    );
+}
+
+#[test]
+fn css_spurious_check_needs_no_previous_round() {
+    // In CSS, a round without samples (all retransmitted data) leaves no previous
+    // minimum; the next round is still compared with the baseline.
+    let mut una = 0;
+    let mut hs = warmed(&mut una, 2, 20, 10_000);
+    assert_eq!(
+        round(&mut hs, &mut una, 20, 19, |_| Some(15_000)),
+        [Event::EnterCss]
+    );
+    assert!(round(&mut hs, &mut una, 20, 19, |_| None).is_empty());
+    assert_eq!(
+        round(&mut hs, &mut una, 20, 19, |_| Some(12_000)),
+        [Event::Spurious]
     );
 }
 
@@ -235,7 +253,18 @@ fn rounds_end_across_the_sequence_wrap() {
 /// RTT `base_us`, an ACK per packet, the window growing by one per ACK in standard slow
 /// start and by a quarter in CSS. Returns the window when slow start ended (or `cap` if it
 /// did not), the window when CSS began last, and the number of times CSS began.
-fn slow_start(rate: f64, base_us: u32, jitter_us: u32, seed: u64, cap: u32) -> (u32, u32, u32) {
+///
+/// The receiver ACKs every `ack_every` packets (1, or 2 as with delayed ACKs). The RTT
+/// of each ACK gets up to `jitter_us` of noise: a level drawn anew for every base RTT of
+/// time (a route or a scheduler that changes).
+fn slow_start(
+    rate: f64,
+    base_us: u32,
+    jitter_us: u32,
+    ack_every: u32,
+    seed: u64,
+    cap: u32,
+) -> (u32, u32, u32) {
     let mut rng = Rng::new(seed);
     let ser_us = 1000.0 / rate;
     let mut hs = HyStart::new();
@@ -254,10 +283,22 @@ fn slow_start(rate: f64, base_us: u32, jitter_us: u32, seed: u64, cap: u32) -> (
         send(0.0, &mut sent, &mut nxt);
     }
     let (mut css, mut entry) = (0, 0);
+    let (mut epoch, mut level) = (u64::MAX, 0);
+    let mut pending = 0;
     while let Some((t0, dep)) = sent.pop_front() {
         let now = dep + base_us as f64 / 2.0;
-        let rtt = (now - t0) as u32 + rng.range(0, u64::from(jitter_us)) as u32;
         una = una.wrapping_add(MSS);
+        pending += 1;
+        if pending < ack_every {
+            continue;
+        }
+        let acked = pending;
+        pending = 0;
+        if (now / f64::from(base_us.max(1))) as u64 != epoch {
+            epoch = (now / f64::from(base_us.max(1))) as u64;
+            level = rng.range(0, u64::from(jitter_us)) as u32;
+        }
+        let rtt = (now - t0) as u32 + level;
         match hs.on_ack(una, nxt, Some(rtt)) {
             Event::Exit => return (cwnd4 / CSS_GROWTH_DIVISOR, entry, css),
             Event::EnterCss => {
@@ -266,10 +307,11 @@ fn slow_start(rate: f64, base_us: u32, jitter_us: u32, seed: u64, cap: u32) -> (
             }
             _ => {}
         }
-        cwnd4 += match hs.phase() {
-            Phase::Standard => CSS_GROWTH_DIVISOR,
-            Phase::Conservative => 1,
-        };
+        cwnd4 += acked
+            * match hs.phase() {
+                Phase::Standard => CSS_GROWTH_DIVISOR,
+                Phase::Conservative => 1,
+            };
         if cwnd4 / CSS_GROWTH_DIVISOR >= cap {
             return (cap, entry, css);
         }
@@ -284,47 +326,56 @@ fn slow_start(rate: f64, base_us: u32, jitter_us: u32, seed: u64, cap: u32) -> (
 fn leaves_slow_start_near_the_bdp_not_at_the_buffer() {
     // (rate in packets per ms, base RTT): from the upstream selftest's veths (10 Mbit/s
     // of 1500-byte packets, almost no delay) to a long fat path.
-    for (rate, base_us) in [
-        (0.83, 100),
-        (0.25, 100),
-        (0.83, 25_000),
-        (10.0, 20_000),
-        (100.0, 50_000),
-    ] {
-        let bdp = rate * base_us as f64 / 1000.0;
-        // The window at which the queue is the delay threshold's worth of packets.
-        let thresh = (base_us / MIN_RTT_DIVISOR).clamp(MIN_RTT_THRESH_US, MAX_RTT_THRESH_US);
-        let knee = bdp + rate * thresh as f64 / 1000.0;
-        let (cwnd, entry, css) = slow_start(rate, base_us, 0, 1, 1_000_000);
-        println!("rate {rate}/ms base {base_us} us: bdp {bdp:.1} knee {knee:.1} css at {entry} exit at {cwnd}");
-        // CSS begins once the queue at a round's start holds the threshold's worth of
-        // packets, so not below the knee; and at the latest in the round after the one
-        // that first reached it: two doublings, plus the eight samples it waits for.
-        // The initial window (10) is the first round whatever the knee.
-        let knee0 = knee.max(10.0);
-        let e = f64::from(entry);
-        assert!(e >= knee, "CSS at {entry}, below the knee {knee:.1}");
-        assert!(
-            e <= 4.0 * knee0 + f64::from(N_RTT_SAMPLE),
-            "CSS at {entry}, far past the knee {knee:.1}"
-        );
-        // Then CSS_ROUNDS rounds of at most 1.25x each (the first one partly).
-        let growth = (1.0 + 1.0 / f64::from(CSS_GROWTH_DIVISOR)).powi(CSS_ROUNDS as i32);
-        let c = f64::from(cwnd);
-        assert!(
-            c >= e * growth / 1.25 && c <= e * growth + 1.0,
-            "exit at {cwnd} after CSS at {entry}"
-        );
-        assert_eq!(css, 1, "no spurious CSS without jitter");
+    for ack_every in [1, 2] {
+        for (rate, base_us) in [
+            (0.83, 100),
+            (0.25, 100),
+            (0.83, 25_000),
+            (10.0, 20_000),
+            (100.0, 50_000),
+        ] {
+            let bdp = rate * base_us as f64 / 1000.0;
+            // The window at which the queue is the delay threshold's worth of packets.
+            let thresh =
+                (base_us / MIN_RTT_DIVISOR).clamp(MIN_RTT_THRESH_US, MAX_RTT_THRESH_US);
+            let knee = bdp + rate * thresh as f64 / 1000.0;
+            let (cwnd, entry, css) = slow_start(rate, base_us, 0, ack_every, 1, 1_000_000);
+            println!(
+                "ack every {ack_every}, rate {rate}/ms base {base_us} us: bdp {bdp:.1} \
+                 knee {knee:.1} css at {entry} exit at {cwnd}"
+            );
+            // CSS begins once the queue at a round's start holds the threshold's worth
+            // of packets, so not below the knee; and at the latest in the round after
+            // the one that first reached it: two doublings, plus the eight samples it
+            // waits for (of `ack_every` packets each). The initial window (10) is the
+            // first round whatever the knee.
+            let knee0 = knee.max(10.0);
+            let e = f64::from(entry);
+            let lag = f64::from(N_RTT_SAMPLE * ack_every);
+            assert!(e >= knee, "CSS at {entry}, below the knee {knee:.1}");
+            assert!(
+                e <= 4.0 * knee0 + lag,
+                "CSS at {entry}, far past the knee {knee:.1}"
+            );
+            // Then CSS_ROUNDS rounds of at most 1.25x each (the first one partly).
+            let growth = (1.0 + 1.0 / f64::from(CSS_GROWTH_DIVISOR)).powi(CSS_ROUNDS as i32);
+            let c = f64::from(cwnd);
+            assert!(
+                c >= e * growth / 1.25 && c <= e * growth + 2.0,
+                "exit at {cwnd} after CSS at {entry}"
+            );
+            assert_eq!(css, 1, "no spurious CSS without jitter");
+        }
     }
 }
 
 #[test]
 fn a_path_without_a_bottleneck_is_never_left() {
-    // A fast path (no queue within the cap) with RTT jitter just below the 4 ms floor:
-    // slow start runs to the cap.
+    // A fast path (no queue within the cap) whose RTT level moves by up to just below
+    // the 4 ms floor (well above the 2.5 ms that an eighth of its 20 ms would give): slow
+    // start runs to the cap.
     for seed in 1..20 {
-        let (cwnd, _, css) = slow_start(1e6, 30_000, MIN_RTT_THRESH_US - 1, seed, 20_000);
+        let (cwnd, _, css) = slow_start(1e6, 20_000, MIN_RTT_THRESH_US - 1, 2, seed, 20_000);
         assert_eq!((cwnd, css), (20_000, 0), "seed {seed}");
     }
 }

@@ -37,8 +37,12 @@
 //!   section 4.3): later slow starts stop at the `ssthresh` the losses left.
 //!
 //! RFC 9406's limit `L` on the packets one ACK may add in slow start is not applied:
-//! Linux's `tcp_slow_start()` counts every acknowledged packet, for Reno, `lia` and
-//! `olia` alike, and TCP's pacing (which RFC 9406 lets remove `L`) is on by default.
+//! Linux's `tcp_slow_start()` counts every acknowledged packet, for Reno and CUBIC
+//! alike, and `lia` and `olia` grow as Reno does until HyStart++ acts.
+//!
+//! The caller starts the state afresh on a loss and on a restart after idle (the window
+//! back to the restart window while `ssthresh` stays "infinite"), so that neither
+//! resumes an old round.
 //!
 //! # Sequence numbers
 //!
@@ -168,8 +172,7 @@ impl HyStart {
 
     /// An ACK in the initial slow start: `snd_una` and `snd_nxt` after it, and its RTT
     /// sample if it gave one. Returns what changed; on [`Event::Exit`] the state is that
-    /// of a fresh start (a later slow start with "infinite" `ssthresh`, after an undo,
-    /// begins again).
+    /// of a fresh start.
     pub fn on_ack(&mut self, snd_una: u32, snd_nxt: u32, rtt_us: Option<u32>) -> Event {
         if !self.started {
             self.started = true;
@@ -194,10 +197,13 @@ impl HyStart {
         };
         self.cur_min_us = self.cur_min_us.min(rtt);
         self.samples = self.samples.saturating_add(1);
-        if u32::from(self.samples) < N_RTT_SAMPLE || self.last_min_us == NONE {
+        if u32::from(self.samples) < N_RTT_SAMPLE {
             return Event::None;
         }
         if self.baseline_us == NONE {
+            if self.last_min_us == NONE {
+                return Event::None;
+            }
             let thresh =
                 (self.last_min_us / MIN_RTT_DIVISOR).clamp(MIN_RTT_THRESH_US, MAX_RTT_THRESH_US);
             if self.cur_min_us >= self.last_min_us.saturating_add(thresh) {

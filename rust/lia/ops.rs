@@ -12,7 +12,7 @@ use super::hystart::{self, HyStart, Phase};
 use super::math::Sample;
 use super::olia::{self, Intervals};
 use super::{stat, with_registry, Alg, Coupling, Stat};
-use crate::sys::cong::{AckSample, CongestionOps, SharedPriv, CA_LOSS};
+use crate::sys::cong::{AckSample, CaEvent, CongestionOps, SharedPriv, CA_LOSS};
 use crate::sys::tcp::{Subflow, TcpSock};
 
 /// `icsk_ca_priv` flag: attaching was tried (coupled or not); no retry.
@@ -105,9 +105,10 @@ type SlowStart = [u32; 5];
 
 /// An ACK during slow start: HyStart++ (see [`hystart`]) follows the RTT of the initial
 /// slow start, and ends it (`ssthresh` set to the window) after the RTT rose and five
-/// rounds of conservative growth.
+/// rounds of conservative growth. Not during loss recovery (after an undo restored the
+/// initial `ssthresh` in recovery, the stack's window reduction aims at it).
 fn slow_start_ack(sk: &TcpSock, ss: &mut SlowStart, sample: AckSample) {
-    if !sk.in_initial_slow_start() {
+    if !sk.in_initial_slow_start() || !sk.ca_open() {
         return;
     }
     let mut hs = HyStart::from_parts(*ss);
@@ -121,6 +122,13 @@ fn slow_start_ack(sk: &TcpSock, ss: &mut SlowStart, sample: AckSample) {
         }
     }
     *ss = hs.parts();
+}
+
+/// A loss (the state starts afresh if an undo brings the initial slow start back), or a
+/// restart after idle (the window is back to the restart window, `ssthresh` unchanged, so
+/// it may still be "infinite": slow start with HyStart++ begins again, RFC 9406 4.3).
+fn slow_start_reset(ss: &mut SlowStart) {
+    *ss = HyStart::new().parts();
 }
 
 /// Slow start where it applies: Reno's (`tcp_slow_start()`), or a quarter of that in
@@ -171,7 +179,7 @@ impl CongestionOps for Lia {
 
     fn init(sk: &TcpSock, p: &mut Self::Priv) {
         p.member.reset();
-        p.slow_start = HyStart::new().parts();
+        slow_start_reset(&mut p.slow_start);
         stat(sk, Stat::SubflowInit);
         try_attach(sk, &mut p.member, Alg::Lia);
     }
@@ -181,6 +189,7 @@ impl CongestionOps for Lia {
     }
 
     fn ssthresh(sk: &TcpSock, p: &mut Self::Priv) -> u32 {
+        slow_start_reset(&mut p.slow_start);
         let ssthresh = sk.reno_ssthresh();
         window_changed(sk, &p.member, ssthresh);
         ssthresh
@@ -194,6 +203,12 @@ impl CongestionOps for Lia {
 
     fn pkts_acked(sk: &TcpSock, p: &mut Self::Priv, sample: AckSample) {
         slow_start_ack(sk, &mut p.slow_start, sample);
+    }
+
+    fn cwnd_event(_sk: &TcpSock, p: &mut Self::Priv, ev: CaEvent) {
+        if ev == CaEvent::CwndRestart {
+            slow_start_reset(&mut p.slow_start);
+        }
     }
 
     fn cong_avoid(sk: &TcpSock, p: &mut Self::Priv, _ack: u32, acked: u32) {
@@ -260,7 +275,7 @@ impl CongestionOps for Olia {
         p.member.reset();
         p.acc = 0;
         p.set_intervals(Intervals::new(sk.snd_una()));
-        p.slow_start = HyStart::new().parts();
+        slow_start_reset(&mut p.slow_start);
         stat(sk, Stat::OliaSubflowInit);
         try_attach(sk, &mut p.member, Alg::Olia);
     }
@@ -272,6 +287,7 @@ impl CongestionOps for Olia {
     fn ssthresh(sk: &TcpSock, p: &mut Self::Priv) -> u32 {
         p.loss(sk);
         p.acc = 0;
+        slow_start_reset(&mut p.slow_start);
         let ssthresh = sk.reno_ssthresh();
         window_changed(sk, &p.member, ssthresh);
         ssthresh
@@ -285,6 +301,12 @@ impl CongestionOps for Olia {
 
     fn pkts_acked(sk: &TcpSock, p: &mut Self::Priv, sample: AckSample) {
         slow_start_ack(sk, &mut p.slow_start, sample);
+    }
+
+    fn cwnd_event(_sk: &TcpSock, p: &mut Self::Priv, ev: CaEvent) {
+        if ev == CaEvent::CwndRestart {
+            slow_start_reset(&mut p.slow_start);
+        }
     }
 
     fn cong_avoid(sk: &TcpSock, p: &mut Self::Priv, _ack: u32, acked: u32) {

@@ -54,16 +54,31 @@ pub(crate) trait CongestionOps: Sync + Sized + 'static {
     fn cong_avoid(sk: &TcpSock, p: &mut Self::Priv, ack: u32, acked: u32);
     /// The congestion state changed (`TCP_CA_*`), after the stack set the new window.
     fn set_state(sk: &TcpSock, p: &mut Self::Priv, new_state: u8);
-    /// An ACK newly acknowledged data (`pkts_acked`), in any congestion state, with
-    /// `snd_una` already advanced, before `cong_avoid`. Does nothing by default.
+    /// An ACK arrived while data was outstanding (`pkts_acked`): in any congestion
+    /// state, also a duplicate or SACK-only ACK that acknowledged nothing new, with
+    /// `snd_una` already advanced and before the ACK's loss handling and `cong_avoid`.
+    /// On an active open it runs once, for the SYN-ACK, before `init`. Does nothing by
+    /// default.
     fn pkts_acked(_sk: &TcpSock, _p: &mut Self::Priv, _sample: AckSample) {}
+    /// `cwnd_event`: one of the stack's [`CaEvent`]s. Does nothing by default.
+    fn cwnd_event(_sk: &TcpSock, _p: &mut Self::Priv, _ev: CaEvent) {}
+}
+
+/// The events of `cwnd_event` that an algorithm may act on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CaEvent {
+    /// `CA_EVENT_CWND_RESTART`: the socket sends again after an idle period and the
+    /// window was reset to the restart window (`tcp_cwnd_restart()`).
+    CwndRestart,
+    /// Any other event.
+    Other,
 }
 
 /// What the stack tells `pkts_acked` of an ACK (`struct ack_sample`).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct AckSample {
-    /// The RTT sample of the ACK (microseconds), if it gave one: not for an ACK of
-    /// retransmitted data only (Karn), nor without timestamps for some SACK cases.
+    /// The RTT sample of the ACK (microseconds), if it gave one (from the newest packet
+    /// it acknowledged or SACKed; without timestamps, none for retransmitted data).
     pub(crate) rtt_us: Option<u32>,
 }
 
@@ -109,6 +124,7 @@ impl<T: CongestionOps> Registration<T> {
         ops.cong_avoid = Some(cong_avoid_callback::<T>);
         ops.set_state = Some(set_state_callback::<T>);
         ops.pkts_acked = Some(pkts_acked_callback::<T>);
+        ops.cwnd_event = Some(cwnd_event_callback::<T>);
         let ops = KBox::into_raw(KBox::new(ops, GFP_KERNEL)?);
         // SAFETY: `ops` is a valid, complete table that lives until `drop`.
         if let Err(e) = to_result(unsafe { bindings::tcp_register_congestion_control(ops) }) {
@@ -307,4 +323,24 @@ unsafe extern "C" fn pkts_acked_callback<T: CongestionOps>(
     // SAFETY: called by the TCP stack as `T`'s `pkts_acked`.
     let (sk, p) = unsafe { split::<T>(sk) };
     T::pkts_acked(sk, p, sample)
+}
+
+/// The TCP stack's `cwnd_event` of `T`'s ops table.
+///
+/// # Safety
+///
+/// Only the TCP stack calls it, through the ops table [`Registration`] registered,
+/// with a TCP socket using `T` whose callbacks it serialises.
+unsafe extern "C" fn cwnd_event_callback<T: CongestionOps>(
+    sk: *mut bindings::sock,
+    ev: bindings::tcp_ca_event,
+) {
+    let ev = if ev == bindings::tcp_ca_event_CA_EVENT_CWND_RESTART {
+        CaEvent::CwndRestart
+    } else {
+        CaEvent::Other
+    };
+    // SAFETY: called by the TCP stack as `T`'s `cwnd_event`.
+    let (sk, p) = unsafe { split::<T>(sk) };
+    T::cwnd_event(sk, p, ev)
 }

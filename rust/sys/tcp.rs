@@ -138,6 +138,15 @@ impl TcpSock {
         }
     }
 
+    /// Whether the congestion state (`icsk_ca_state`) is `TCP_CA_Open` or
+    /// `TCP_CA_Disorder`: no loss recovery, no window reduction under way.
+    pub(crate) fn ca_open(&self) -> bool {
+        // SAFETY: valid `inet_connection_sock` (the start of a `tcp_sock`); the state is
+        // written under the same serialisation as the callbacks.
+        let st = unsafe { (*self.tp()).inet_conn.icsk_ca_state() };
+        u32::from(st) <= bindings::tcp_ca_state_TCP_CA_Disorder
+    }
+
     /// `tcp_in_slow_start()`.
     pub(crate) fn in_slow_start(&self) -> bool {
         self.cwnd() < self.ssthresh()
