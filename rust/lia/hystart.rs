@@ -41,8 +41,8 @@
 //! alike, and `lia` and `olia` grow as Reno does until HyStart++ acts.
 //!
 //! The caller starts the state afresh on a loss and on a restart after idle (the window
-//! back to the restart window while `ssthresh` stays "infinite"), so that neither
-//! resumes an old round.
+//! shrinks while an "infinite" `ssthresh` stays so), so that neither resumes an old
+//! round.
 //!
 //! # Sequence numbers
 //!

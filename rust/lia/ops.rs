@@ -125,8 +125,9 @@ fn slow_start_ack(sk: &TcpSock, ss: &mut SlowStart, sample: AckSample) {
 }
 
 /// A loss (the state starts afresh if an undo brings the initial slow start back), or a
-/// restart after idle (the window is back to the restart window, `ssthresh` unchanged, so
-/// it may still be "infinite": slow start with HyStart++ begins again, RFC 9406 4.3).
+/// restart after idle (the window shrinks, `ssthresh` becomes at least 3/4 of the old
+/// window and so stays "infinite" if it was: slow start with HyStart++ begins again,
+/// RFC 9406 4.3).
 fn slow_start_reset(ss: &mut SlowStart) {
     *ss = HyStart::new().parts();
 }

@@ -57,7 +57,8 @@ pub(crate) trait CongestionOps: Sync + Sized + 'static {
     /// An ACK arrived while data was outstanding (`pkts_acked`): in any congestion
     /// state, also a duplicate or SACK-only ACK that acknowledged nothing new, with
     /// `snd_una` already advanced and before the ACK's loss handling and `cong_avoid`.
-    /// On an active open it runs once, for the SYN-ACK, before `init`. Does nothing by
+    /// On an active open it runs once, for the SYN-ACK, before `init` (as `ssthresh`
+    /// and `cwnd_event` may, after a SYN timeout: on the zeroed area). Does nothing by
     /// default.
     fn pkts_acked(_sk: &TcpSock, _p: &mut Self::Priv, _sample: AckSample) {}
     /// `cwnd_event`: one of the stack's [`CaEvent`]s. Does nothing by default.
@@ -67,8 +68,10 @@ pub(crate) trait CongestionOps: Sync + Sized + 'static {
 /// The events of `cwnd_event` that an algorithm may act on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum CaEvent {
-    /// `CA_EVENT_CWND_RESTART`: the socket sends again after an idle period and the
-    /// window was reset to the restart window (`tcp_cwnd_restart()`).
+    /// `CA_EVENT_CWND_RESTART`: the socket sends again after an idle period, and
+    /// `tcp_cwnd_restart()` is about to shrink the window (halved per RTO of idle, not
+    /// below the restart window) and set `ssthresh` to `tcp_current_ssthresh()`: both
+    /// still have their old values during the callback.
     CwndRestart,
     /// Any other event.
     Other,

@@ -141,10 +141,14 @@ impl TcpSock {
     /// Whether the congestion state (`icsk_ca_state`) is `TCP_CA_Open` or
     /// `TCP_CA_Disorder`: no loss recovery, no window reduction under way.
     pub(crate) fn ca_open(&self) -> bool {
-        // SAFETY: valid `inet_connection_sock` (the start of a `tcp_sock`); the state is
+        // The state is bits 0-4 of the socket's first bitfield word. The word is copied
+        // out (the generated accessor would borrow the whole `inet_connection_sock`,
+        // `icsk_ca_priv` included, which a callback holds mutably) and the bits taken
+        // from the copy.
+        // SAFETY: valid `inet_connection_sock` (the start of a `tcp_sock`); the word is
         // written under the same serialisation as the callbacks.
-        let st = unsafe { (*self.tp()).inet_conn.icsk_ca_state() };
-        u32::from(st) <= bindings::tcp_ca_state_TCP_CA_Disorder
+        let word = unsafe { read_volatile(addr_of!((*self.tp()).inet_conn._bitfield_1)) };
+        word.get(0, 5) <= u64::from(bindings::tcp_ca_state_TCP_CA_Disorder)
     }
 
     /// `tcp_in_slow_start()`.
