@@ -40,9 +40,8 @@
 //! Linux's `tcp_slow_start()` counts every acknowledged packet, for Reno and CUBIC
 //! alike, and `lia` and `olia` grow as Reno does until HyStart++ acts.
 //!
-//! The caller starts the state afresh on a loss and on a restart after idle (the window
-//! shrinks while an "infinite" `ssthresh` stays so), so that neither resumes an old
-//! round.
+//! The caller starts the state afresh on a restart after idle (the window shrinks while
+//! an "infinite" `ssthresh` stays so), and keeps it across a loss that is undone.
 //!
 //! # Sequence numbers
 //!

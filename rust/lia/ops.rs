@@ -124,10 +124,12 @@ fn slow_start_ack(sk: &TcpSock, ss: &mut SlowStart, sample: AckSample) {
     *ss = hs.parts();
 }
 
-/// A loss (the state starts afresh if an undo brings the initial slow start back), or a
-/// restart after idle (the window shrinks, `ssthresh` becomes at least 3/4 of the old
-/// window and so stays "infinite" if it was: slow start with HyStart++ begins again,
-/// RFC 9406 4.3).
+/// A new connection, or a restart after idle (the window shrinks, `ssthresh` becomes at
+/// least 3/4 of the old window and so stays "infinite" if it was: slow start with
+/// HyStart++ begins again, RFC 9406 4.3). Not a loss: a loss sets a finite `ssthresh`,
+/// which ends HyStart++ for good, unless the loss is undone (the retransmission was
+/// spurious, seen by DSACK or timestamps), and then nothing happened that HyStart++ must
+/// forget: it goes on where it was, in CSS if it was there.
 fn slow_start_reset(ss: &mut SlowStart) {
     *ss = HyStart::new().parts();
 }
@@ -190,7 +192,6 @@ impl CongestionOps for Lia {
     }
 
     fn ssthresh(sk: &TcpSock, p: &mut Self::Priv) -> u32 {
-        slow_start_reset(&mut p.slow_start);
         let ssthresh = sk.reno_ssthresh();
         window_changed(sk, &p.member, ssthresh);
         ssthresh
@@ -288,7 +289,6 @@ impl CongestionOps for Olia {
     fn ssthresh(sk: &TcpSock, p: &mut Self::Priv) -> u32 {
         p.loss(sk);
         p.acc = 0;
-        slow_start_reset(&mut p.slow_start);
         let ssthresh = sk.reno_ssthresh();
         window_changed(sk, &p.member, ssthresh);
         ssthresh
