@@ -127,7 +127,10 @@ mp_bg "$MP_TMP/srv3" ip netns exec "$MP_SRV" "$MP_XFER" -l -p 5203 -t $((SECS / 
 mp_wait_listen "$MP_SRV" 5203
 ip netns exec "$MP_CLI" "$MP_XFER" -c $MP_SRV_ADDR -p 5203 -C olia -t $((SECS / 2)) -S 3 -T $((SECS * 2 + 60)) > "$MP_TMP/cli3" &
 cli=$!
-for _ in $(seq 30); do
+# Polled for as long as the transfer runs: on the debug kernel the join can take more
+# than the 15 s that 30 polls once allowed (a make check missed it so).
+for _ in $(seq 120); do
+	kill -0 $cli 2>/dev/null || break
 	sleep 0.5
 	nsub=$(ip netns exec "$MP_CLI" ss -tin state established | grep -c ' olia ')
 	row=$(ip netns exec "$MP_CLI" awk '$NF == "olia" { print $2, $3 }' /proc/net/lia)
