@@ -74,9 +74,17 @@ run_kselftests() {
 	p=$(grep -cE '^ok [0-9]+ selftests: .*' "$kt_log" | head -1)
 	s=$(grep -cE '^ok [0-9]+ selftests: .*# SKIP' "$kt_log")
 	pass=$((pass + p - s)); skip=$((skip + s))
+	# Each failed test with the checks inside it that failed (the tail of a CI log
+	# may show only the test's last lines).
 	while read -r line; do
-		fail=$((fail + 1)); failed+=("$label: ${line#not ok }")
-	done < <(grep -E '^not ok [0-9]+ selftests: ' "$kt_log")
+		case $line in
+		"not ok "*) fail=$((fail + 1)); failed+=("$label: ${line#not ok }") ;;
+		*) failed+=("$label:   ${line#\# }") ;;
+		esac
+	done < <(awk '/^# not ok [0-9]+ - / { sub_[n++] = $0; next }
+		/^(not )?ok [0-9]+ selftests: / {
+			if ($1 == "not") { print; for (i = 0; i < n; i++) print sub_[i] }
+			n = 0 }' "$kt_log")
 	planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$kt_log" | head -1)
 	ran=$(grep -cE '^(not )?ok [0-9]+ selftests: ' "$kt_log")
 	if [ -z "$planned" ] || [ "$ran" -lt "$planned" ]; then
