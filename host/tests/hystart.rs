@@ -13,6 +13,11 @@ const MSS: u32 = 1000;
 /// Drives one round: `acks` ACKs of one packet each, every one with `rtt(i)` (or none),
 /// starting at `una`; the sender keeps `inflight` packets beyond `snd_una`. Returns the
 /// events seen and the new `snd_una`.
+/// The delay threshold for a minimum RTT of `min_us` (RFC 9406).
+fn threshold(min_us: u32) -> u32 {
+    (min_us / MIN_RTT_DIVISOR).clamp(MIN_RTT_THRESH_US, MAX_RTT_THRESH_US)
+}
+
 fn round(
     hs: &mut HyStart,
     una: &mut u32,
@@ -235,6 +240,44 @@ fn exit_after_css_rounds() {
 }
 
 #[test]
+fn css_ends_at_once_when_the_rise_goes_on() {
+    let mut una = 0;
+    let mut hs = warmed(&mut una, 2, 20, 10_000);
+    // Baseline 15 ms: its threshold is 4 ms (15/8 clamped), so 19 ms confirms the rise.
+    assert_eq!(
+        round(&mut hs, &mut una, 20, 19, |_| Some(15_000)),
+        [Event::EnterCss]
+    );
+    // Just below: CSS goes on (and no spurious exit either, 18 ms is above 15).
+    assert!(round(&mut hs, &mut una, 20, 19, |_| Some(18_999)).is_empty());
+    assert_eq!(hs.phase(), Phase::Conservative);
+    // At the threshold: slow start ends on the round's eighth sample, not its last ACK.
+    let mut n = 0;
+    let ev = loop {
+        n += 1;
+        una += MSS;
+        match hs.on_ack(una, una + 19 * MSS, Some(19_000)) {
+            Event::None if n < 20 => {}
+            e => break e,
+        }
+    };
+    assert_eq!((ev, n), (Event::Exit, N_RTT_SAMPLE));
+    assert_eq!(hs, HyStart::new());
+    // The threshold is taken from the baseline: 160 ms gives 16 ms (the cap), not 4.
+    let mut una = 0;
+    let mut hs = warmed(&mut una, 2, 20, 100_000);
+    assert_eq!(
+        round(&mut hs, &mut una, 20, 19, |_| Some(160_000)),
+        [Event::EnterCss]
+    );
+    assert!(round(&mut hs, &mut una, 20, 19, |_| Some(175_999)).is_empty());
+    assert_eq!(
+        round(&mut hs, &mut una, 20, 19, |_| Some(176_000)),
+        [Event::Exit]
+    );
+}
+
+#[test]
 fn rounds_end_across_the_sequence_wrap() {
     // 30 packets before the wrap, 30 after: a round of 60 must end on its 60th ACK, not
     // at once (as an unsigned comparison would have it) nor never.
@@ -336,8 +379,7 @@ fn leaves_slow_start_near_the_bdp_not_at_the_buffer() {
         ] {
             let bdp = rate * base_us as f64 / 1000.0;
             // The window at which the queue is the delay threshold's worth of packets.
-            let thresh =
-                (base_us / MIN_RTT_DIVISOR).clamp(MIN_RTT_THRESH_US, MAX_RTT_THRESH_US);
+            let thresh = threshold(base_us);
             let knee = bdp + rate * thresh as f64 / 1000.0;
             let (cwnd, entry, css) = slow_start(rate, base_us, 0, ack_every, 1, 1_000_000);
             println!(
@@ -357,12 +399,20 @@ fn leaves_slow_start_near_the_bdp_not_at_the_buffer() {
                 e <= 4.0 * knee0 + lag,
                 "CSS at {entry}, far past the knee {knee:.1}"
             );
-            // Then CSS_ROUNDS rounds of at most 1.25x each (the first one partly).
+            // Then CSS ends once a round's minimum RTT is a second threshold above the
+            // one CSS began with: in a FIFO at full rate the window is the rate times the
+            // RTT, so not before the window is the rate times that RTT, and at the latest
+            // in the round after (1.25x) plus the samples it waits for. The RFC's
+            // CSS_ROUNDS rounds of at most 1.25x each bound it too.
+            let base_rtt = e / rate * 1000.0;
+            let knee2 = rate * (base_rtt + f64::from(threshold(base_rtt as u32))) / 1000.0;
             let growth = (1.0 + 1.0 / f64::from(CSS_GROWTH_DIVISOR)).powi(CSS_ROUNDS as i32);
             let c = f64::from(cwnd);
+            println!("  second knee {knee2:.1}");
             assert!(
-                c >= e * growth / 1.25 && c <= e * growth + 2.0,
-                "exit at {cwnd} after CSS at {entry}"
+                c >= knee2.min(e * growth / 1.25) - 1.0
+                    && c <= (1.25 * knee2 + lag).min(e * growth + 2.0),
+                "exit at {cwnd} after CSS at {entry}, second knee {knee2:.1}"
             );
             assert_eq!(css, 1, "no spurious CSS without jitter");
         }

@@ -32,6 +32,15 @@
 //!   below the baseline, the rise was spurious: back to standard slow start. After
 //!   [`CSS_ROUNDS`] rounds in CSS, slow start ends: the caller sets `ssthresh` to the
 //!   window and congestion avoidance (the coupled increase) takes over.
+//! - Not in RFC 9406: slow start also ends in CSS as soon as a round with
+//!   [`N_RTT_SAMPLE`] samples has its minimum a second threshold above the baseline
+//!   (`cur_min_us >= baseline + thresh(baseline)`). The RFC's CSS guards against a rise
+//!   that was noise, and noise does not go on rising; a queue that keeps growing by a
+//!   threshold within CSS is confirmed, and five rounds of CSS on it only add queue. On
+//!   paths whose base RTT is far below the queue's delay (veths with a netem rate, the
+//!   upstream `simult_flows.sh`: under 1 ms of base RTT, hundreds of milliseconds of
+//!   queue) the RTT of each CSS round is the previous one's plus its growth, and five of
+//!   them overflowed the queue with a window three times the one CSS began with.
 //! - A loss ends slow start as usual (`ssthresh` from the loss response). HyStart++ runs
 //!   only in the initial slow start, while `ssthresh` is still "infinite" (RFC 9406
 //!   section 4.3): later slow starts stop at the `ssthresh` the losses left.
@@ -85,6 +94,11 @@ pub enum Event {
     /// [`CSS_ROUNDS`] rounds of CSS are over: slow start ends (set `ssthresh` to the
     /// window).
     Exit,
+}
+
+/// The delay threshold for a minimum RTT of `min_us`.
+fn threshold(min_us: u32) -> u32 {
+    (min_us / MIN_RTT_DIVISOR).clamp(MIN_RTT_THRESH_US, MAX_RTT_THRESH_US)
 }
 
 /// `a` is after `b` in sequence space (`after()`).
@@ -203,9 +217,7 @@ impl HyStart {
             if self.last_min_us == NONE {
                 return Event::None;
             }
-            let thresh =
-                (self.last_min_us / MIN_RTT_DIVISOR).clamp(MIN_RTT_THRESH_US, MAX_RTT_THRESH_US);
-            if self.cur_min_us >= self.last_min_us.saturating_add(thresh) {
+            if self.cur_min_us >= self.last_min_us.saturating_add(threshold(self.last_min_us)) {
                 self.baseline_us = self.cur_min_us;
                 self.css_rounds = 0;
                 return Event::EnterCss;
@@ -214,6 +226,11 @@ impl HyStart {
             self.baseline_us = NONE;
             self.css_rounds = 0;
             return Event::Spurious;
+        } else if self.cur_min_us >= self.baseline_us.saturating_add(threshold(self.baseline_us)) {
+            // The rise goes on: a second threshold's worth above the baseline, the queue
+            // is real. Slow start ends now rather than after the remaining CSS rounds.
+            *self = Self::new();
+            return Event::Exit;
         }
         Event::None
     }
