@@ -79,7 +79,7 @@ run_kselftests() {
 	while read -r line; do
 		case $line in
 		"not ok "*) fail=$((fail + 1)); failed+=("$label: ${line#not ok }") ;;
-		*) failed+=("$label:   ${line#\# }") ;;
+		*) failed+=("  inside: ${line#\# }") ;;
 		esac
 	done < <(awk '/^# not ok [0-9]+ - / { sub_[n++] = $0; next }
 		/^(not )?ok [0-9]+ selftests: / {
@@ -111,7 +111,14 @@ rm -f "$host_log" "$host_log.failed"
 
 echo
 log "times: set-up $((t1 - t0)) s, host tests $((t2 - t1)) s, kselftests $((t3 - t2)) s, debug kernel $((t4 - t3)) s"
-for f in "${failed[@]}"; do echo "FAILED: $f"; done
+# (The checks that failed inside a test follow its line, indented, not as FAILED lines
+# of their own: one FAILED line per failure counted.)
+for f in "${failed[@]}"; do
+	case $f in
+	"  inside: "*) echo "  ${f#  inside: }" ;;
+	*) echo "FAILED: $f" ;;
+	esac
+done
 summary="$pass passed, $fail failed"
 [ "$skip" = 0 ] || summary="$summary, $skip skipped"
 echo "$summary"

@@ -41,9 +41,10 @@ tc -n "$MP_SRV" qdisc replace dev s2 root netem delay ${DELAY2}ms limit 10000
 # up_exit (HyStart++ events) and up_rtt (the largest smoothed RTT seen, ms). With
 # TRACE=1 the samples are printed.
 upload() {
-	local cc=$1 r0 c0 e0 s pid
+	local cc=$1 r0 c0 e0 x0 s pid
 	r0=$(mp_counter "$MP_CLI" TcpRetransSegs)
 	c0=$(mp_lia_stat "$MP_CLI" LiaHyStartCss) e0=$(mp_lia_stat "$MP_CLI" LiaHyStartExit)
+	x0=$(mp_lia_stat "$MP_CLI" LiaHyStartRiseExit)
 	mp_bg "$MP_TMP/srv-$cc" ip netns exec "$MP_SRV" "$MP_XFER" -l -p 5201 -C "$cc" -T $((SECS * 3 + 20))
 	s=$MP_LAST_PID
 	mp_wait_listen "$MP_SRV" 5201
@@ -61,10 +62,11 @@ upload() {
 	up_retrans=$(( $(mp_counter "$MP_CLI" TcpRetransSegs) - r0 ))
 	up_css=$(( $(mp_lia_stat "$MP_CLI" LiaHyStartCss) - c0 ))
 	up_exit=$(( $(mp_lia_stat "$MP_CLI" LiaHyStartExit) - e0 ))
+	up_rise=$(( $(mp_lia_stat "$MP_CLI" LiaHyStartRiseExit) - x0 ))
 	up_rtt=$(grep -oE 'rtt:[0-9.]+' "$MP_TMP/trace-$cc" | cut -d: -f2 | sort -g | tail -1 | cut -d. -f1)
 	up_rtt=${up_rtt:-0}
 	mp_info "$cc: $((up_bps / 1000)) kbit/s, largest srtt $up_rtt ms, $up_retrans segments" \
-		"retransmitted, HyStart++ CSS $up_css exits $up_exit"
+		"retransmitted, HyStart++ CSS $up_css exits $up_exit ($up_rise on a continued rise)"
 	[ -z "${TRACE:-}" ] || sed 's/^/# /' "$MP_TMP/trace-$cc"
 }
 

@@ -40,7 +40,9 @@
 //!   paths whose base RTT is far below the queue's delay (veths with a netem rate, the
 //!   upstream `simult_flows.sh`: under 1 ms of base RTT, hundreds of milliseconds of
 //!   queue) the RTT of each CSS round is the previous one's plus its growth, and five of
-//!   them overflowed the queue with a window three times the one CSS began with.
+//!   them overflowed the queue with a window three times the one CSS began with. Behind
+//!   a FIFO, CSS now lasts about one round: its baseline comes from packets sent at half
+//!   the window, so the first CSS round is a threshold above it already.
 //! - A loss ends slow start as usual (`ssthresh` from the loss response). HyStart++ runs
 //!   only in the initial slow start, while `ssthresh` is still "infinite" (RFC 9406
 //!   section 4.3): later slow starts stop at the `ssthresh` the losses left.
@@ -94,6 +96,9 @@ pub enum Event {
     /// [`CSS_ROUNDS`] rounds of CSS are over: slow start ends (set `ssthresh` to the
     /// window).
     Exit,
+    /// The RTT rose by a second threshold in CSS (not in RFC 9406, see the module
+    /// doc): slow start ends as on [`Event::Exit`].
+    ExitOnRise,
 }
 
 /// The delay threshold for a minimum RTT of `min_us`.
@@ -184,8 +189,8 @@ impl HyStart {
     }
 
     /// An ACK in the initial slow start: `snd_una` and `snd_nxt` after it, and its RTT
-    /// sample if it gave one. Returns what changed; on [`Event::Exit`] the state is that
-    /// of a fresh start.
+    /// sample if it gave one. Returns what changed; on [`Event::Exit`] and
+    /// [`Event::ExitOnRise`] the state is that of a fresh start.
     pub fn on_ack(&mut self, snd_una: u32, snd_nxt: u32, rtt_us: Option<u32>) -> Event {
         if !self.started {
             self.started = true;
@@ -230,7 +235,7 @@ impl HyStart {
             // The rise goes on: a second threshold's worth above the baseline, the queue
             // is real. Slow start ends now rather than after the remaining CSS rounds.
             *self = Self::new();
-            return Event::Exit;
+            return Event::ExitOnRise;
         }
         Event::None
     }

@@ -96,6 +96,8 @@ counters! {
         HyStartSpurious = "LiaHyStartSpurious",
         /// HyStart++ ended an initial slow start (before any loss did).
         HyStartExit = "LiaHyStartExit",
+        /// ... of which at once on a continued RTT rise in conservative slow start.
+        HyStartRiseExit = "LiaHyStartRiseExit",
     }
 }
 

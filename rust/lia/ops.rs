@@ -105,8 +105,9 @@ type SlowStart = [u32; 5];
 
 /// An ACK during slow start: HyStart++ (see [`hystart`]) follows the RTT of the initial
 /// slow start, and ends it (`ssthresh` set to the window) after the RTT rose and five
-/// rounds of conservative growth. Not during loss recovery (after an undo restored the
-/// initial `ssthresh` in recovery, the stack's window reduction aims at it).
+/// rounds of conservative growth, or sooner if the RTT kept rising. Not during loss
+/// recovery (after an undo restored the initial `ssthresh` in recovery, the stack's
+/// window reduction aims at it).
 fn slow_start_ack(sk: &TcpSock, ss: &mut SlowStart, sample: AckSample) {
     if !sk.in_initial_slow_start() || !sk.ca_open() {
         return;
@@ -119,6 +120,11 @@ fn slow_start_ack(sk: &TcpSock, ss: &mut SlowStart, sample: AckSample) {
         hystart::Event::Exit => {
             sk.set_ssthresh(sk.cwnd().max(2));
             stat(sk, Stat::HyStartExit);
+        }
+        hystart::Event::ExitOnRise => {
+            sk.set_ssthresh(sk.cwnd().max(2));
+            stat(sk, Stat::HyStartExit);
+            stat(sk, Stat::HyStartRiseExit);
         }
     }
     *ss = hs.parts();
