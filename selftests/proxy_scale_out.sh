@@ -15,17 +15,23 @@
 # flag (net.mptcp.allow_join_initial_addr_port=0) and announces its own address and a
 # join port (ip mptcp endpoint ... port 1081 signal); the client keeps upstream's default
 # limits and one "subflow" endpoint on cellular, so its joins go to the announced address.
-#  1. NCONN concurrent proxied connections, both ways, checksummed: each gets its second
-#     subflow (to the host that holds it), which carries data both ways; no join is
-#     refused (MIBs); each host's counters show its share, joins and connections agree.
+#  1. NCONN concurrent proxied connections, both ways, checksummed (every one). Their
+#     joins: none meets a host without its token (MIBs) or goes to another host; at
+#     least 9 in 10 of the MPTCP connections still have their join, with data on it,
+#     when the client looks at the end (not all: upstream MPTCP closes a few joined
+#     subflows under this load, counted as MP_RSTs and printed; and up to 5 % of the
+#     connections may fall back to TCP after lost SYNs). Each host's counters show its
+#     share, joins and connections agree.
 #  2. Control: without the C flag (the hosts still announce; the client, under its
 #     default limits, then ignores the announcement), the client's joins go to the
 #     service address and most land on a host that does not know their token (reset).
 #  3. SYN cookies on every proxy host: the handshake completed by a cookie reaches the
-#     host that saw the SYN (and remembered its target).
+#     host that saw the SYN (and remembered its target); first subflows and joins alike.
 #  4. One host removed (taken out of the group, then its proxy stopped) while
 #     connections run on all three: its connections end with a reset, the others
-#     complete untouched, new connections go to the two that remain.
+#     complete untouched with their joins, new connections go to the two that remain
+#     (started after the group changed and before the proxy stopped: the balancer
+#     alone keeps them off the removed host).
 . "$(dirname "$0")/lib.sh"
 
 NCONN=${NCONN:-100}
@@ -181,12 +187,13 @@ snap() {
 	local k c
 	for k in 1 2 3; do
 		for c in MPTcpExtMPJoinSynRx MPTcpExtMPJoinAckRx MPTcpExtMPJoinNoTokenFound \
-			TcpExtSyncookiesRecv; do
+			TcpExtSyncookiesRecv MPTcpExtMPRstRx MPTcpExtMPRstTx; do
 			printf -v "$1_${c}_$k" '%s' "$(mib $k $c)"
 		done
 		printf -v "$1_ConnAccepted_$k" '%s' "$(mp_proxy_stat "${PRX[$k]}" ConnAccepted)"
 	done
-	for c in MPTcpExtMPJoinSynAckRx MPTcpExtAddAddr MPTcpExtMPJoinSynAckHMacFailure; do
+	for c in MPTcpExtMPJoinSynAckRx MPTcpExtAddAddr MPTcpExtMPJoinSynAckHMacFailure \
+		MPTcpExtMPRstTx MPTcpExtMPRstRx; do
 		printf -v "$1_${c}_c" '%s' "$(mp_counter "$MP_CLI" $c)"
 	done
 }
@@ -303,10 +310,16 @@ astray() {
 # join counters may also see a late join of another part's connection.)
 check_joins() {
 	local what=$1 name=$2 before=$3 after=$4 k joins=0 notok=0 joined both astray n synack
+	local rst=0
 	for k in 1 2 3; do
 		joins=$((joins + $(delta "$before" "$after" MPTcpExtMPJoinAckRx $k)))
 		notok=$((notok + $(delta "$before" "$after" MPTcpExtMPJoinNoTokenFound $k)))
+		rst=$((rst + $(delta "$before" "$after" MPTcpExtMPRstRx $k)))
 	done
+	# Subflows closed with MP_RST (RFC 8684 3.6) in the part: not asserted (upstream
+	# closes a few joined subflows under this load, and a removed host's connections
+	# end with them), reported.
+	mp_info "$what: MP_RST sent by the client $(delta "$before" "$after" MPTcpExtMPRstTx c), received by the hosts $rst"
 	synack=$(delta "$before" "$after" MPTcpExtMPJoinSynAckRx c)
 	n=$(pairs "$name" | awk '$2 != 0' | wc -l)
 	# (No process substitution: the guest has no /dev/fd.)
@@ -411,10 +424,15 @@ wait_many 40
 snap s3
 good=$(intact ck)
 show_failed ck
-cookies=0
-for k in 1 2 3; do cookies=$((cookies + $(delta s2 s3 TcpExtSyncookiesRecv $k))); done
-mp_check "SYN cookies: $good of $NCK connections intact, $cookies handshakes completed by a cookie" \
-	test "$good" = $NCK -a "$cookies" -ge $NCK -a "$(sum_pst AcceptNoTarget)" = "$no_target"
+cookies=0 ckjoins=0
+for k in 1 2 3; do
+	cookies=$((cookies + $(delta s2 s3 TcpExtSyncookiesRecv $k)))
+	ckjoins=$((ckjoins + $(delta s2 s3 MPTcpExtMPJoinAckRx $k)))
+done
+# Every handshake got a cookie (tcp_syncookies=2), joins too: the first subflows are
+# what the cookies counted beyond the joins.
+mp_check "SYN cookies: $good of $NCK connections intact, $cookies handshakes completed by a cookie ($ckjoins of them joins)" \
+	test "$good" = $NCK -a $((cookies - ckjoins)) -ge $NCK -a "$(sum_pst AcceptNoTarget)" = "$no_target"
 check_joins "SYN cookies" ck s2 s3
 for k in 1 2 3; do ip netns exec "${PRX[$k]}" sysctl -qw net.ipv4.tcp_syncookies=1; done
 
@@ -422,6 +440,7 @@ for k in 1 2 3; do ip netns exec "${PRX[$k]}" sysctl -qw net.ipv4.tcp_syncookies
 # LONG: long enough for every connection to be up before the removal and to go on
 # for a while after it (the removal waits for all of them, at most 30 s).
 LONG=${LONG:-30}
+snap s3b
 run_many long "$NLONG" -t $LONG -S 8 -T 180 -- -t $LONG -T 180 -M
 long_pids=("${MANY_PIDS[@]}") long_srv=$MANY_SRV
 deadline=$((SECONDS + 30))
@@ -434,11 +453,13 @@ mp_check "before the removal all $NLONG connections run, on every host ($active)
 # The load balancer takes host 3 out (its buckets go to the others, theirs stay), then
 # the operator stops its proxy: every connection it holds is reset.
 ip -n "$MP_RTR" nexthop replace id 10 group 1/2 type resilient buckets 96 idle_timer 600
-ip netns exec "${PRX[3]}" sysctl -qw net.mptcp_proxy.port=0
-# New connections meanwhile go to hosts 1 and 2 only, and get their joins.
+# New connections meanwhile go to hosts 1 and 2 only, and get their joins. They start
+# while host 3's proxy still runs, so that only the balancer keeps them off it.
 snap s4
 # (The servers of the running connections still listen on port 80.)
 PORT=81 run_many new 20 -t 6 -S 10 -T 60 -- -t 6 -T 60 -M
+sleep 2
+ip netns exec "${PRX[3]}" sysctl -qw net.mptcp_proxy.port=0
 wait_many 40
 snap s5
 good=$(intact new)
@@ -449,6 +470,7 @@ mp_check "after the removal: $good of 20 new connections intact, $new12 on hosts
 check_joins "after the removal" new s4 s5
 wait "${long_pids[@]}"
 wait "$long_srv"
+snap s6
 good=$(intact long)
 joined=$(joined long) joined=${joined%% *}
 # Untouched: each kept its first subflow (to the service address, now hashed over two
@@ -462,6 +484,9 @@ mp_info "long connections: $good intact, $first with their first subflow and $jo
 on3_intact=$(pairs long | awk '$1 == "10.0.13.2"' | wc -l)
 mp_check "the removed host's $on3 connections ended with a reset, the other $((NLONG - on3)) completed intact on their first subflow" \
 	test "$on3" -gt 0 -a "$reset" = "$on3" -a "$good" = $((NLONG - on3)) -a "$first" = "$good" -a "$on3_intact" = 0
+# The survivors' joins (counters from before the long run to its end: the new
+# connections' joins fall in that span too, so they are bounds from above).
+check_joins "the connections that survived the removal" long s3b s6
 deadline=$((SECONDS + 10))
 until [ "$(sum_pst ConnActive)" = 0 ] || [ $SECONDS -ge $deadline ]; do sleep 0.2; done
 mp_check "no proxy host is left with a connection" \
