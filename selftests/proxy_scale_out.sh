@@ -317,8 +317,8 @@ check_joins() {
 		rst=$((rst + $(delta "$before" "$after" MPTcpExtMPRstRx $k)))
 	done
 	# Subflows closed with MP_RST (RFC 8684 3.6) in the part: not asserted (upstream
-	# closes a few joined subflows under this load, and a removed host's connections
-	# end with them), reported.
+	# closes a few joined subflows under this load; subflows reset as connections end
+	# and a removed host's connections count too), reported.
 	mp_info "$what: MP_RST sent by the client $(delta "$before" "$after" MPTcpExtMPRstTx c), received by the hosts $rst"
 	synack=$(delta "$before" "$after" MPTcpExtMPJoinSynAckRx c)
 	n=$(pairs "$name" | awk '$2 != 0' | wc -l)
