@@ -477,7 +477,9 @@ good=$(intact long)
 joined=$(joined long) joined=${joined%% *}
 # Untouched: each kept its first subflow (to the service address, now hashed over two
 # hosts) to the end.
-first=$(pairs long | awk '$3 ~ /^10\.0\.3\.2:80(,|$)/' | wc -l)
+# A connection that fell back to TCP (no subflows listed: its MP_CAPABLE SYN was lost
+# twice, see part 1) is its one TCP connection, intact or not.
+first=$(pairs long | awk '$2 == 0 || $3 ~ /^10\.0\.3\.2:80(,|$)/' | wc -l)
 # Reset by the proxy's MP_FASTCLOSE: ECONNRESET, or ENOTCONN when the client's own
 # subflow reset closed its socket first (see proxy_relay.sh, part 3).
 reset=$(grep -l -iE "reset|broken|not connected" "$MP_TMP"/long.[0-9]* | wc -l)
