@@ -197,6 +197,8 @@ snap() {
 }
 # delta BEFORE AFTER COUNTER HOST: the change of a counter between two snaps.
 delta() { local a="$1_$3_$4" b="$2_$3_$4"; echo $(( ${!b} - ${!a} )); }
+# hosts_delta BEFORE AFTER COUNTER: the change of a counter summed over the three hosts.
+hosts_delta() { echo $(( $(delta "$1" "$2" "$3" 1) + $(delta "$1" "$2" "$3" 2) + $(delta "$1" "$2" "$3" 3) )); }
 
 # run_many NAME N SERVER_ARGS -- CLIENT_ARGS: N concurrent clients against one server
 # (MP_SRV, PORT or 80; the clients connect to TARGET, by default 10.0.3.2) in the
@@ -307,13 +309,10 @@ astray() {
 # subflows again, or leaves them nearly unused next to a faster WiFi subflow; and the
 # join counters may also see a late join of another part's connection.)
 check_joins() {
-	local what=$1 name=$2 before=$3 after=$4 k joins=0 notok=0 joined both astray n synack
-	local rst=0
-	for k in 1 2 3; do
-		joins=$((joins + $(delta "$before" "$after" MPTcpExtMPJoinAckRx $k)))
-		notok=$((notok + $(delta "$before" "$after" MPTcpExtMPJoinNoTokenFound $k)))
-		rst=$((rst + $(delta "$before" "$after" MPTcpExtMPRstRx $k)))
-	done
+	local what=$1 name=$2 before=$3 after=$4 joins notok rst joined both astray n synack
+	joins=$(hosts_delta "$before" "$after" MPTcpExtMPJoinAckRx)
+	notok=$(hosts_delta "$before" "$after" MPTcpExtMPJoinNoTokenFound)
+	rst=$(hosts_delta "$before" "$after" MPTcpExtMPRstRx)
 	# Subflows closed with MP_RST (RFC 8684 3.6) in the part: not asserted (upstream
 	# closes a few joined subflows under this load; subflows reset as connections end
 	# and a removed host's connections count too), reported.
@@ -401,11 +400,8 @@ run_many ctl $NCTL -t 3 -S 4 -T 60 -- -t 3 -T 60
 wait_many 40
 sleep 1
 snap s2
-notok=0 arrived=0
-for k in 1 2 3; do
-	notok=$((notok + $(delta s1 s2 MPTcpExtMPJoinNoTokenFound $k)))
-	arrived=$((arrived + $(delta s1 s2 MPTcpExtMPJoinSynRx $k)))
-done
+notok=$(hosts_delta s1 s2 MPTcpExtMPJoinNoTokenFound)
+arrived=$(hosts_delta s1 s2 MPTcpExtMPJoinSynRx)
 # Hashed like new connections, two joins in three land on a host that does not hold
 # theirs; at least one in three (P < 1e-3 of less, for 20 or more joins).
 mp_check "control (no C flag): $notok of the $arrived joins that reached a host hit one without their token" \
@@ -422,11 +418,8 @@ wait_many 40
 snap s3
 good=$(intact ck)
 show_failed ck
-cookies=0 ckjoins=0
-for k in 1 2 3; do
-	cookies=$((cookies + $(delta s2 s3 TcpExtSyncookiesRecv $k)))
-	ckjoins=$((ckjoins + $(delta s2 s3 MPTcpExtMPJoinAckRx $k)))
-done
+cookies=$(hosts_delta s2 s3 TcpExtSyncookiesRecv)
+ckjoins=$(hosts_delta s2 s3 MPTcpExtMPJoinAckRx)
 # Every handshake got a cookie (tcp_syncookies=2), joins too: the first subflows are
 # what the cookies counted beyond the joins.
 mp_check "SYN cookies: $good of $NCK connections intact, $cookies handshakes completed by a cookie ($ckjoins of them joins)" \
