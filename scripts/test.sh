@@ -79,7 +79,7 @@ run_kselftests() {
 	while read -r line; do
 		case $line in
 		"not ok "*) fail=$((fail + 1)); failed+=("$label: ${line#not ok }") ;;
-		*) failed+=("  inside: ${line#\# }") ;;
+		*) failed+=("  ${line#\# }") ;;
 		esac
 	done < <(awk '/^# not ok [0-9]+ - / { sub_[n++] = $0; next }
 		/^(not )?ok [0-9]+ selftests: / {
@@ -115,7 +115,7 @@ log "times: set-up $((t1 - t0)) s, host tests $((t2 - t1)) s, kselftests $((t3 -
 # of their own: one FAILED line per failure counted.)
 for f in "${failed[@]}"; do
 	case $f in
-	"  inside: "*) echo "  ${f#  inside: }" ;;
+	"  "*) echo "$f" ;;
 	*) echo "FAILED: $f" ;;
 	esac
 done

@@ -117,14 +117,12 @@ fn slow_start_ack(sk: &TcpSock, ss: &mut SlowStart, sample: AckSample) {
         hystart::Event::None => {}
         hystart::Event::EnterCss => stat(sk, Stat::HyStartCss),
         hystart::Event::Spurious => stat(sk, Stat::HyStartSpurious),
-        hystart::Event::Exit => {
+        e @ (hystart::Event::Exit | hystart::Event::ExitOnRise) => {
             sk.set_ssthresh(sk.cwnd().max(2));
             stat(sk, Stat::HyStartExit);
-        }
-        hystart::Event::ExitOnRise => {
-            sk.set_ssthresh(sk.cwnd().max(2));
-            stat(sk, Stat::HyStartExit);
-            stat(sk, Stat::HyStartRiseExit);
+            if e == hystart::Event::ExitOnRise {
+                stat(sk, Stat::HyStartRiseExit);
+            }
         }
     }
     *ss = hs.parts();
